@@ -8,7 +8,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: lab test execute figs clean venv
+.PHONY: lab test execute figs bench clean venv
 
 venv: $(STAMP)
 
@@ -38,6 +38,10 @@ execute: $(STAMP)
 figs: $(STAMP)
 	@echo "==> regenerating figures in figs/"
 	cd notebooks && ../$(VPY) -m losslab.figures ../figs
+
+bench: $(STAMP)
+	@echo "==> timing every widget update in the kernel"
+	PYTHONPATH=notebooks $(VPY) tests/bench/bench_widgets.py
 
 clean:
 	@echo "==> removing $(VENV) and caches"

@@ -1,0 +1,82 @@
+"""What every exercise checker shares: verdicts that print instead of raising, safe calls of the
+learner's function, and number formatting that gives the same text on every machine.
+
+A checker is a function decorated with @self_check that returns praise, or raises NotAnswered or
+Wrong with a sentence saying what exactly is wrong and how to fix it.
+"""
+
+import functools
+
+import torch
+
+TOLERANCE = 1e-6
+
+
+class NotAnswered(Exception):
+    pass
+
+
+class Wrong(Exception):
+    pass
+
+
+def self_check(check):
+    """Turn a check that returns praise or raises NotAnswered / Wrong into one that prints
+    its verdict and returns True / False (and never raises)."""
+
+    @functools.wraps(check)
+    def run(answer):
+        try:
+            praise = check(answer)
+        except NotAnswered as reason:
+            print(f"Not answered yet: {reason}")
+            return False
+        except Wrong as reason:
+            print(f"Not yet: {reason}")
+            return False
+        print(f"Correct! {praise}")
+        return True
+
+    return run
+
+
+def fmt(values, spec=".4f"):
+    """A tensor as nested lists of fixed-decimal numbers, never '-0.0000'."""
+    values = torch.as_tensor(values)
+    if values.dim() == 0:
+        text = format(values.item(), spec)
+        return text.lstrip("-") if float(text) == 0 else text
+    return "[" + ", ".join(fmt(value, spec) for value in values) + "]"
+
+
+def call_answer(function, *args):
+    """The learner's result for args, or a NotAnswered / Wrong saying why there is none."""
+    if not callable(function):
+        raise Wrong(f"pass your function itself (its name, without calling it), not a {type(function).__name__}")
+    name = getattr(function, "__name__", "your function")
+    copies = [arg.clone() if isinstance(arg, torch.Tensor) else arg for arg in args]
+    try:
+        result = function(*copies)
+    except Exception as error:
+        hint = ""
+        if "must match the size of tensor" in str(error):
+            hint = (
+                " (a sum or max over dim 1 without keepdim=True has shape (N,), which does not broadcast "
+                "against (N, C): use keepdim=True)"
+            )
+        raise Wrong(f"{name} raised {type(error).__name__}: {error}{hint}") from None
+    if result is None:
+        raise NotAnswered(f"{name} returns None: replace `return None  # your code here` with your code, then run the cell again.")
+    if not isinstance(result, torch.Tensor):
+        raise Wrong(f"{name} returned a {type(result).__name__}: return a torch.Tensor")
+    for original, copy in zip(args, copies, strict=True):
+        if isinstance(original, torch.Tensor) and not torch.equal(original, copy):
+            raise Wrong(
+                f"{name} changed its input in place (e.g. `logits -= ...`), so the caller's tensor is changed: "
+                "compute a new tensor instead (e.g. `shifted = logits - ...`)"
+            )
+    return result
+
+
+def close(result, expected, tolerance=TOLERANCE):
+    return result.shape == expected.shape and torch.allclose(result.double(), expected.double(), rtol=0, atol=tolerance)

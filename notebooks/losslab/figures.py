@@ -1,0 +1,71 @@
+"""The course figures: each notebook shows one by calling its function here; this module also
+writes them all to disk, byte-reproducibly.
+
+Usage (from notebooks/, as `make figs` does): python -m losslab.figures OUTDIR
+"""
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+
+from .plots import PNG_METADATA, ProbabilityBars
+from .softmax import softmax
+
+# Notebook 01's running example: four logits, one per class.
+EXAMPLE_LOGITS = (2.0, 1.0, 0.1, -1.0)
+EXAMPLE_TEMPERATURES = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def softmax_temperatures(logits=EXAMPLE_LOGITS, temperatures=EXAMPLE_TEMPERATURES):
+    """softmax(z / T) of the same logits z, one panel per temperature T (notebook 01)."""
+    logits = torch.as_tensor(logits, dtype=torch.float32)  # (C,)
+    fig, axes = plt.subplots(1, len(temperatures), figsize=(2.0 * len(temperatures), 2.4), sharey=True, squeeze=False)
+    axes = axes[0]  # (len(temperatures),)
+    for ax, temperature in zip(axes, temperatures, strict=True):
+        ax.axhline(1 / len(logits), color="0.5", linestyle=":", linewidth=1)  # the uniform distribution
+        ProbabilityBars(ax, softmax(logits / temperature, dim=0), decimals=2)
+        ax.set_title(f"T = {temperature:g}")
+        ax.set_xlabel("class")
+    axes[0].set_ylabel("probability")
+    z = ", ".join(f"{value:g}" for value in logits.tolist())
+    fig.suptitle(
+        f"softmax(z / T) for the logits z = [{z}]: small T sharpens, large T flattens "
+        f"towards the uniform 1/{len(logits)} (dotted)"
+    )
+    fig.tight_layout()
+    return fig
+
+
+# File name -> function that builds the figure.
+FIGURES = {
+    "01_softmax_temperatures.png": softmax_temperatures,
+}
+
+
+def write_figures(outdir, dpi=100):
+    """Write every course figure into `outdir`; return the paths written."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, build in FIGURES.items():
+        fig = build()
+        try:
+            fig.savefig(outdir / name, dpi=dpi, bbox_inches="tight", metadata=PNG_METADATA)
+        finally:
+            plt.close(fig)
+        paths.append(outdir / name)
+    return paths
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        sys.exit(__doc__)
+    for path in write_figures(argv[0]):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
