@@ -5,6 +5,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from execute_notebooks import WIDGET_STATE, execute, normalised
 
 ROOT = Path(__file__).resolve().parents[1]
