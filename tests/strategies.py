@@ -9,6 +9,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import event
 from hypothesis import strategies as st
@@ -120,6 +121,15 @@ def outcome(fn, kwargs, wrt=()):
 def assert_helpful(error):
     message = str(error)
     assert HINT.search(message), f"losslab's error message does not say what to do: {message!r}"
+
+
+def assert_raises_like_torch(call, torch_version, losslab_version, error, problem=None):
+    """call(torch's function) raises `error`; so does call(losslab's), naming `problem` and saying what to do."""
+    with pytest.raises(error):
+        call(torch_version)
+    with pytest.raises(error, match=problem) as raised:
+        call(losslab_version)
+    assert_helpful(raised.value)
 
 
 # Tolerances for the lower precisions. A call that mixes in any of these (some examples do, on purpose)

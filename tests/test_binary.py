@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import losslab
 from strategies import (
-    assert_helpful,
+    assert_raises_like_torch,
     check_against_torch,
     logits,
     probabilities,
@@ -293,11 +293,7 @@ ERRORS = {
 @pytest.mark.parametrize("name", ERRORS)
 def test_errors_are_torchs_and_helpful(name):
     call, error, problem = ERRORS[name]
-    with pytest.raises(error):
-        call(F)
-    with pytest.raises(error, match=problem) as raised:
-        call(losslab)
-    assert_helpful(raised.value)
+    assert_raises_like_torch(call, F, losslab, error, problem)
 
 
 # ---------------------------------------------------------------------------- documented semantics

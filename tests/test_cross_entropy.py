@@ -18,7 +18,7 @@ import losslab
 from strategies import (
     ATOL,
     RTOL,
-    assert_helpful,
+    assert_raises_like_torch,
     check_against_torch,
     logits,
     probabilities,
@@ -389,11 +389,7 @@ def test_errors_are_torchs_and_helpful(name):
     """Each of losslab's errors: torch raises the same type for the same call, and losslab's message
     names the problem (as torch's does) and says what to do."""
     call, error, problem = ERRORS[name]
-    with pytest.raises(error):
-        call(F)
-    with pytest.raises(error, match=problem) as raised:
-        call(losslab)
-    assert_helpful(raised.value)
+    assert_raises_like_torch(call, F, losslab, error, problem)
 
 
 def test_deprecated_elementwise_mean_warns_like_torch():

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import losslab
-from strategies import assert_helpful, check_against_torch, logits, small_shapes
+from strategies import assert_raises_like_torch, check_against_torch, logits, small_shapes
 
 FUNCTIONS = ["softmax", "log_softmax"]
 
@@ -84,11 +84,7 @@ def test_implicit_dim_warns_like_torch(name):
 )
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_errors_are_torchs_and_helpful(name, call, error):
-    with pytest.raises(error):
-        call(getattr(F, name))
-    with pytest.raises(error) as raised:
-        call(getattr(losslab, name))
-    assert_helpful(raised.value)
+    assert_raises_like_torch(call, getattr(F, name), getattr(losslab, name), error)
 
 
 def test_stable_where_the_naive_formula_overflows():
