@@ -12,6 +12,14 @@ def run(check, answer, capsys):
     return verdict, capsys.readouterr().out
 
 
+def assert_names_the_mistake(check, answer, expected, capsys):
+    """The check rejects `answer` with a "Not yet" verdict that contains `expected`."""
+    verdict, out = run(check, answer, capsys)
+    assert verdict is False
+    assert out.startswith("Not yet: ")
+    assert expected in out
+
+
 # --- Exercise 1: stable softmax -------------------------------------------------------------
 
 
@@ -94,10 +102,7 @@ def test_stable_softmax_accepts_right_answers(answer, capsys):
     ],
 )
 def test_stable_softmax_names_the_mistake(answer, expected, capsys):
-    verdict, out = run(check_stable_softmax, answer, capsys)
-    assert verdict is False
-    assert out.startswith("Not yet: ")
-    assert expected in out
+    assert_names_the_mistake(check_stable_softmax, answer, expected, capsys)
 
 
 def test_stable_softmax_says_when_not_answered(capsys):
@@ -150,10 +155,7 @@ def test_temperature_accepts_right_answers(answer, capsys):
     ],
 )
 def test_temperature_names_the_mistake(answer, expected, capsys):
-    verdict, out = run(check_temperature, answer, capsys)
-    assert verdict is False
-    assert out.startswith("Not yet: ")
-    assert expected in out
+    assert_names_the_mistake(check_temperature, answer, expected, capsys)
 
 
 def test_temperature_says_when_not_answered(capsys):
@@ -200,10 +202,7 @@ def test_logits_from_probabilities_accepts_right_answers(answer, capsys):
     ],
 )
 def test_logits_from_probabilities_names_the_mistake(answer, expected, capsys):
-    verdict, out = run(check_logits_from_probabilities, answer, capsys)
-    assert verdict is False
-    assert out.startswith("Not yet: ")
-    assert expected in out
+    assert_names_the_mistake(check_logits_from_probabilities, answer, expected, capsys)
 
 
 def test_logits_from_probabilities_says_when_not_answered(capsys):
