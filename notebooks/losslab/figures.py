@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from .plots import PNG_METADATA, ProbabilityBars
+from .plots import ProbabilityBars, png_bytes
 from .softmax import softmax
 
 # Notebook 01's running example: four logits, one per class.
@@ -52,7 +52,7 @@ def write_figures(outdir, dpi=100):
     for name, build in FIGURES.items():
         fig = build()
         try:
-            fig.savefig(outdir / name, dpi=dpi, bbox_inches="tight", metadata=PNG_METADATA)
+            (outdir / name).write_bytes(png_bytes(fig, dpi=dpi, bbox_inches="tight"))
         finally:
             plt.close(fig)
         paths.append(outdir / name)
