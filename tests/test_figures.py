@@ -1,5 +1,6 @@
 """losslab.figures: the course figures are written, byte-reproducibly, by `python -m losslab.figures`."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,8 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from losslab.figures import EXAMPLE_LOGITS, EXAMPLE_TEMPERATURES, FIGURES, softmax_temperatures, write_figures
+from losslab.figures import FIGURES, course_figure, write_figures
+from losslab.figures.softmax import EXAMPLE_LOGITS, EXAMPLE_TEMPERATURES, softmax_temperatures
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -49,6 +51,27 @@ def test_command_line_without_outdir_prints_usage():
     result = subprocess.run([sys.executable, "-m", "losslab.figures"], cwd=NOTEBOOKS, capture_output=True, text=True)
     assert result.returncode != 0
     assert "Usage" in result.stderr
+
+
+def test_every_figure_is_named_after_its_notebook():
+    for name in FIGURES:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.png", name), name
+        assert list(NOTEBOOKS.glob(f"{name[:2]}_*.ipynb")), f"{name}: no notebook {name[:2]} shows it"
+
+
+def test_every_notebook_has_a_course_figure_and_shows_it():
+    for notebook in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        names = [name for name in FIGURES if name[:2] == notebook.name[:2]]
+        assert names, f"{notebook.name} has no course figure in losslab.figures"
+        text = notebook.read_text()
+        for name in names:
+            assert f"figs/{name}" in text, f"{notebook.name} does not mention figs/{name}"
+            assert f"{FIGURES[name].__name__}(" in text, f"{notebook.name} does not show {name}"
+
+
+def test_a_figure_name_can_be_registered_only_once():
+    with pytest.raises(ValueError, match="two course figures are named 01_softmax_temperatures.png"):
+        course_figure("01_softmax_temperatures.png")(lambda: None)
 
 
 def test_softmax_temperatures_draws_softmax_of_z_over_t():

@@ -92,7 +92,7 @@ def test_only_widget_cells_skip_output_comparison(nb):
 def test_has_a_widget_and_checked_exercises(nb):
     assert any(WIDGET_VIEW in o.get("data", {}) for c in code_cells(nb) for o in c.outputs), "no widget shown"
     checks = re.findall(r"\bcheck_\w+\(", "\n".join(c.source for c in code_cells(nb)))
-    assert len(set(checks)) >= 2, "at least two exercises with check_... functions"
+    assert len(set(checks)) >= 3, "at least three exercises with check_... functions"
 
 
 def test_widget_state_saved_for_viewers_without_a_kernel(nb):

@@ -1,9 +1,10 @@
-"""losslab.plots: in-place probability bars and reproducible PNG rendering."""
+"""losslab.plots: in-place bars and curves, and reproducible PNG rendering."""
 
 import matplotlib.pyplot as plt
 import pytest
+import torch
 
-from losslab.plots import FastPNG, ProbabilityBars, figure, png_bytes
+from losslab.plots import FastPNG, MarkedCurve, ProbabilityBars, ValueBars, figure, png_bytes
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -32,7 +33,7 @@ def test_update_moves_the_existing_artists_and_creates_none():
 
 def test_update_rejects_the_wrong_number_of_probabilities():
     _, bars = bars_on_new_figure([0.5, 0.5])
-    with pytest.raises(ValueError, match="expected 2 probabilities"):
+    with pytest.raises(ValueError, match="expected 2 values"):
         bars.update([0.2, 0.3, 0.5])
 
 
@@ -72,3 +73,27 @@ def test_fast_png_changes_with_the_bars_and_returns_when_they_do():
     assert changed != first and changed.startswith(PNG_SIGNATURE)
     bars.update([0.2, 0.3, 0.5])
     assert renderer.render() == first
+
+
+def test_value_bars_label_negative_values_below_and_never_minus_zero():
+    fig = figure(figsize=(3, 2))
+    bars = ValueBars(fig.add_subplot(), [0.5, -0.5, -0.00001], decimals=3)
+    assert bars.heights == [0.5, -0.5, -0.00001]
+    assert [label.get_text() for label in bars.labels] == ["0.500", "-0.500", "0.000"]
+    assert [label.get_va() for label in bars.labels] == ["bottom", "top", "top"]
+    with pytest.raises(ValueError, match="expected 3 values"):
+        bars.update([1.0])
+
+
+def test_marked_curve_moves_its_marker_and_curve_in_place():
+    fig = figure(figsize=(3, 2))
+    ax = fig.add_subplot()
+    x = torch.linspace(0, 1, 5)
+    curve = MarkedCurve(ax, x, x**2, point=(0.5, 0.25))
+    children = list(ax.get_children())
+    curve.update(point=(1.0, 1.0))
+    assert list(curve.marker.get_data()[0]) == [1.0]
+    curve.update(y=x**3)
+    assert list(curve.line.get_ydata()) == (x**3).tolist()
+    assert list(ax.get_children()) == children
+    assert plt.get_fignums() == []

@@ -39,3 +39,10 @@ def setup(seed=0):
     torch.manual_seed(seed)
     torch.set_printoptions(precision=4, sci_mode=False)
     print("Outputs made with", versions())
+
+
+def check(name, ours, reference, atol=1e-6, rtol=0.0):
+    """Assert with torch.testing.assert_close that `ours` matches `reference` within the stated
+    tolerances, then print one line saying so (a failed check raises, showing the largest difference)."""
+    torch.testing.assert_close(ours, reference, atol=atol, rtol=rtol)
+    print(f"✓ {name}  (atol={atol:g}, rtol={rtol:g})")

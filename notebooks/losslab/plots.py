@@ -56,34 +56,42 @@ class FastPNG:
         return buffer.getvalue()
 
 
-class ProbabilityBars:
-    """A bar chart of one probability vector on `ax`, with each value written above its bar.
+class ValueBars:
+    """A bar chart of one vector of values on `ax`, with each value written next to its bar
+    (above a positive bar, below a negative one), on fixed y-limits.
 
-    `update(probs)` moves the existing bars and labels; nothing is re-created.
+    `update(values)` moves the existing bars and labels; nothing is re-created.
     """
 
-    def __init__(self, ax, probs, tick_labels=None, decimals=3, color="C0"):
-        n_classes = len(probs)
-        positions = range(n_classes)
+    def __init__(self, ax, values, tick_labels=None, decimals=3, color="C0", ylim=(-1.15, 1.15), yticks=None):
+        n_bars = len(values)
+        positions = range(n_bars)
         self.ax = ax
         self.decimals = decimals
-        self.bars = ax.bar(positions, [0.0] * n_classes, color=color, width=0.7)
-        self.labels = [ax.text(i, 0.0, "", ha="center", va="bottom", fontsize="small") for i in positions]
+        self.label_offset = 0.02 * (ylim[1] - ylim[0]) / 1.15
+        self.bars = ax.bar(positions, [0.0] * n_bars, color=color, width=0.7)
+        self.labels = [ax.text(i, 0.0, "", ha="center", fontsize="small") for i in positions]
         ax.set_xticks(positions, tick_labels or [str(i) for i in positions])
-        ax.set_ylim(0.0, 1.15)  # room for the label above a bar of height 1
-        ax.set_yticks([0.0, 0.5, 1.0])
+        ax.set_ylim(*ylim)
+        if yticks is not None:
+            ax.set_yticks(yticks)
+        if ylim[0] < 0 < ylim[1]:
+            ax.axhline(0.0, color="0.3", linewidth=0.8)
         ax.spines[["top", "right"]].set_visible(False)
-        self.update(probs)
+        self.update(values)
 
-    def update(self, probs):
-        """Set the bar heights (and their labels) to `probs`, one value per bar."""
-        probs = [float(p) for p in probs]
-        if len(probs) != len(self.bars):
-            raise ValueError(f"expected {len(self.bars)} probabilities (one per bar), got {len(probs)}")
-        for bar, label, p in zip(self.bars, self.labels, probs, strict=True):
-            bar.set_height(p)
-            label.set_y(p + 0.02)
-            label.set_text(f"{p:.{self.decimals}f}")
+    def update(self, values):
+        """Set the bar heights (and their labels) to `values`, one value per bar."""
+        values = [float(v) for v in values]
+        if len(values) != len(self.bars):
+            raise ValueError(f"expected {len(self.bars)} values (one per bar), got {len(values)}")
+        for bar, label, value in zip(self.bars, self.labels, values, strict=True):
+            bar.set_height(value)
+            below = value < 0
+            label.set_y(value - self.label_offset if below else value + self.label_offset)
+            label.set_va("top" if below else "bottom")
+            text = f"{value:.{self.decimals}f}"
+            label.set_text(text.lstrip("-") if float(text) == 0 else text)  # never "-0.000"
 
     @property
     def artists(self):
@@ -93,3 +101,36 @@ class ProbabilityBars:
     @property
     def heights(self):
         return [bar.get_height() for bar in self.bars]
+
+
+class ProbabilityBars(ValueBars):
+    """ValueBars for a probability vector: y from 0 to 1.15 (room for a label above a bar of height 1)."""
+
+    def __init__(self, ax, probs, tick_labels=None, decimals=3, color="C0"):
+        super().__init__(ax, probs, tick_labels, decimals, color, ylim=(0.0, 1.15), yticks=[0.0, 0.5, 1.0])
+
+
+class MarkedCurve:
+    """A curve y(x) on `ax` with one marked point, both movable in place.
+
+    `update(point=(x0, y0))` moves the marker; `update(y=new_y)` replaces the curve's y values
+    (same x grid). Fix the axes limits yourself: they do not follow the data.
+    """
+
+    def __init__(self, ax, x, y, point=None, color="C0", marker_color="C3", label=None):
+        self.ax = ax
+        (self.line,) = ax.plot(x, y, color=color, label=label)
+        (self.marker,) = ax.plot([], [], "o", color=marker_color, markersize=7, zorder=3)
+        if point is not None:
+            self.update(point=point)
+
+    def update(self, y=None, point=None):
+        if y is not None:
+            self.line.set_ydata(y)
+        if point is not None:
+            x0, y0 = point
+            self.marker.set_data([float(x0)], [float(y0)])
+
+    @property
+    def artists(self):
+        return [self.line, self.marker]

@@ -6,7 +6,7 @@ Run with `make bench`. Prints figures; asserts nothing (timings vary with the ma
 import statistics
 import time
 
-from losslab.widgets import SoftmaxExplorer
+from losslab.widgets.softmax import SoftmaxExplorer
 
 CHANGES = 200
 

@@ -1,23 +1,18 @@
-"""The course figures: each notebook shows one by calling its function here; this module also
-writes them all to disk, byte-reproducibly.
-
-Usage (from notebooks/, as `make figs` does): python -m losslab.figures OUTDIR
-"""
-
-import sys
-from pathlib import Path
+"""Notebook 01's figure: the same logits at several temperatures."""
 
 import matplotlib.pyplot as plt
 import torch
 
-from .plots import ProbabilityBars, png_bytes
-from .softmax import softmax
+from ..plots import ProbabilityBars
+from ..softmax import softmax
+from . import course_figure
 
 # Notebook 01's running example: four logits, one per class.
 EXAMPLE_LOGITS = (2.0, 1.0, 0.1, -1.0)
 EXAMPLE_TEMPERATURES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
+@course_figure("01_softmax_temperatures.png")
 def softmax_temperatures(logits=EXAMPLE_LOGITS, temperatures=EXAMPLE_TEMPERATURES):
     """softmax(z / T) of the same logits z, one panel per temperature T (notebook 01)."""
     logits = torch.as_tensor(logits, dtype=torch.float32)  # (C,)
@@ -36,36 +31,3 @@ def softmax_temperatures(logits=EXAMPLE_LOGITS, temperatures=EXAMPLE_TEMPERATURE
     )
     fig.tight_layout()
     return fig
-
-
-# File name -> function that builds the figure.
-FIGURES = {
-    "01_softmax_temperatures.png": softmax_temperatures,
-}
-
-
-def write_figures(outdir, dpi=100):
-    """Write every course figure into `outdir`; return the paths written."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, build in FIGURES.items():
-        fig = build()
-        try:
-            (outdir / name).write_bytes(png_bytes(fig, dpi=dpi, bbox_inches="tight"))
-        finally:
-            plt.close(fig)
-        paths.append(outdir / name)
-    return paths
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        sys.exit(__doc__)
-    for path in write_figures(argv[0]):
-        print(f"wrote {path}")
-
-
-if __name__ == "__main__":
-    main()

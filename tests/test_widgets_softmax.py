@@ -1,4 +1,4 @@
-"""losslab.widgets: the softmax explorer of notebook 01, driven from Python."""
+"""losslab.widgets.softmax: the softmax explorer of notebook 01, driven from Python."""
 
 import itertools
 import re
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import losslab
-from losslab.widgets import LogitPanel, SoftmaxExplorer, readout_html
+from losslab.widgets.softmax import SoftmaxExplorer, probability_parts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -42,7 +42,7 @@ def test_controls_have_labels_ranges_and_css_classes():
     assert temperature.description == "temperature T"
     assert temperature.min > 0 and (temperature.min, temperature.max, temperature.step) == (0.1, 5.0, 0.05)
     assert "losslab-temperature" in temperature._dom_classes
-    assert "losslab-readout" in explorer.readout._dom_classes
+    assert "losslab-readout" in explorer.readout.widget._dom_classes
 
 
 def test_initial_readout_and_bars_show_softmax_of_the_initial_logits():
@@ -145,16 +145,5 @@ def test_displays_as_its_box_with_a_readable_fallback():
     assert bundle["text/plain"].startswith("SoftmaxExplorer")
 
 
-def test_logit_panel_reads_its_sliders_and_reports_changes():
-    panel = LogitPanel([0.5, -1.5, 2.0])
-    assert torch.equal(panel.logits(), torch.tensor([0.5, -1.5, 2.0]))
-    changes = []
-    panel.observe(changes.append)
-    panel.sliders[2].value = -3.0
-    assert len(changes) == 1 and changes[0]["new"] == -3.0
-    assert torch.equal(panel.logits(), torch.tensor([0.5, -1.5, -3.0]))
-
-
-def test_readout_html_has_four_decimals_and_the_sum():
-    html = readout_html(torch.tensor([0.25, 0.75]))
-    assert "p₀ = 0.2500" in html and "p₁ = 0.7500" in html and "sum = 1.0000" in html
+def test_probability_parts_have_four_decimals_and_the_sum():
+    assert probability_parts(torch.tensor([0.25, 0.75])) == ["p₀ = 0.2500", "p₁ = 0.7500", "sum = 1.0000"]
