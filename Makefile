@@ -42,6 +42,8 @@ figs: $(STAMP)
 bench: $(STAMP)
 	@echo "==> timing every widget update in the kernel"
 	PYTHONPATH=notebooks $(VPY) tests/bench/bench_widgets.py
+	@echo "==> timing every notebook top to bottom in a fresh kernel"
+	$(VPY) tests/bench/bench_notebooks.py $(NOTEBOOKS)
 
 clean:
 	@echo "==> removing $(VENV) and caches"
