@@ -5,37 +5,12 @@ is covered without being listed here. Each control is set to its extremes, out o
 seeded random values, alone and in combination with the others.
 """
 
-import importlib
-import inspect
-import pkgutil
 import random
 
 import ipywidgets as widgets
 import pytest
 
-import losslab.widgets
-from losslab.widgets.toolkit import Explorer
-
-
-def explorer_classes():
-    classes = {}
-    for module_info in pkgutil.iter_modules(losslab.widgets.__path__):
-        module = importlib.import_module(f"losslab.widgets.{module_info.name}")
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, Explorer) and cls is not Explorer and cls.__module__ == module.__name__:
-                classes[cls.__name__] = cls
-    return [classes[name] for name in sorted(classes)]
-
-
-def controls(widget):
-    """The user-settable controls inside a widget box, depth first."""
-    if isinstance(widget, widgets.Box):
-        return [control for child in widget.children for control in controls(child)]
-    if isinstance(widget, (widgets.FloatSlider, widgets.IntSlider, widgets.FloatLogSlider)):
-        return [widget]
-    if isinstance(widget, (widgets.ToggleButtons, widgets.Dropdown, widgets.RadioButtons, widgets.Checkbox)):
-        return [widget]
-    return []
+from losslab.widgets import all_explorers
 
 
 def candidate_values(control, rng):
@@ -52,7 +27,7 @@ def candidate_values(control, rng):
     return values
 
 
-EXPLORERS = explorer_classes()
+EXPLORERS = all_explorers()
 
 
 def test_every_widget_module_has_an_explorer():
@@ -62,7 +37,7 @@ def test_every_widget_module_has_an_explorer():
 @pytest.mark.parametrize("explorer_class", EXPLORERS, ids=lambda cls: cls.__name__)
 def test_no_control_setting_raises(explorer_class):
     explorer = explorer_class()
-    found = controls(explorer.widget)
+    found = explorer.controls()
     assert found, f"{explorer_class.__name__} has no controls"
     for control in found:
         assert control.description, f"{explorer_class.__name__}: a control without a label"

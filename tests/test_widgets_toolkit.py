@@ -1,5 +1,6 @@
 """losslab.widgets.toolkit: the controls, readout and chart image every explorer is built from."""
 
+import ipywidgets
 import pytest
 import torch
 
@@ -100,3 +101,14 @@ def test_explorer_displays_as_its_widget_with_a_text_fallback():
 
 def test_subscript():
     assert subscript(12) == "₁₂"
+
+
+def test_explorer_lists_its_controls_in_display_order():
+    class Demo(Explorer):
+        def __init__(self):
+            self.panel = LogitPanel([0.0, 1.0])
+            self.target = TargetSelector(2)
+            self.widget = ipywidgets.VBox([ipywidgets.HBox([self.panel.widget, Readout().widget]), self.target.widget])
+
+    demo = Demo()
+    assert demo.controls() == [*demo.panel.sliders, demo.target.widget]

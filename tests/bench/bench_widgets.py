@@ -1,36 +1,52 @@
 """Widget latency in the kernel: time from a control's value change to the updated readout and chart.
 
-Run with `make bench`. Prints figures; asserts nothing (timings vary with the machine).
+Every explorer in losslab.widgets (found automatically), every control, CHANGES changes each,
+cycling through values across the control's range. Run with `make bench`. Prints figures;
+asserts nothing (timings vary with the machine).
 """
 
 import statistics
 import time
 
-from losslab.widgets.softmax import SoftmaxExplorer
+import ipywidgets as widgets
 
-CHANGES = 200
+from losslab.widgets import all_explorers
+
+CHANGES = 100
 
 
-def time_changes(set_value):
+def values_to_cycle(control):
+    """Distinct values spread over the control's range (every option of a selector)."""
+    if isinstance(control, widgets.Checkbox):
+        return [True, False]
+    if isinstance(control, widgets.widget_selection._Selection):
+        return list(control._options_values)
+    steps = 20
+    values = [control.min + (control.max - control.min) * k / steps for k in range(steps + 1)]
+    return [round(v) for v in values] if isinstance(control, widgets.IntSlider) else values
+
+
+def time_changes(control):
+    values = values_to_cycle(control)
     durations = []
     for i in range(CHANGES):
+        value = values[i % len(values)]
+        if value == control.value:  # no change, no update: skip to the next value
+            value = values[(i + 1) % len(values)]
         start = time.perf_counter()
-        set_value(i)
+        control.value = value
         durations.append(time.perf_counter() - start)
     durations.sort()
     return statistics.median(durations) * 1e3, durations[int(0.95 * len(durations))] * 1e3
 
 
 def main():
-    explorer = SoftmaxExplorer()
-    controls = {
-        "SoftmaxExplorer: logit slider": lambda i: setattr(explorer.logit_sliders[i % 4], "value", -9.5 + i % 20),
-        "SoftmaxExplorer: temperature": lambda i: setattr(explorer.temperature, "value", 0.1 + (i % 40) * 0.1),
-    }
-    print(f"{'widget control':36} {'median ms':>10} {'p95 ms':>8}   ({CHANGES} changes each)")
-    for name, set_value in controls.items():
-        median, p95 = time_changes(set_value)
-        print(f"{name:36} {median:10.1f} {p95:8.1f}")
+    print(f"{'explorer: control':60} {'median ms':>10} {'p95 ms':>8}   ({CHANGES} changes each)")
+    for cls in all_explorers():
+        explorer = cls()
+        for control in explorer.controls():
+            median, p95 = time_changes(control)
+            print(f"{cls.__name__ + ': ' + control.description:60} {median:10.1f} {p95:8.1f}")
 
 
 if __name__ == "__main__":

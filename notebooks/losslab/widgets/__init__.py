@@ -8,3 +8,20 @@ Updates never create figures or use Output widgets: the chart, made once, is red
 bytes that go into an `ipywidgets.Image` (see `toolkit.ChartImage`), and the numbers go into an
 HTML readout (`toolkit.Readout`).
 """
+
+import importlib
+import inspect
+import pkgutil
+
+
+def all_explorers():
+    """Every explorer class defined in a module of this package, sorted by name."""
+    from .toolkit import Explorer
+
+    found = {}
+    for module_info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Explorer) and cls is not Explorer and cls.__module__ == module.__name__:
+                found[name] = cls
+    return [found[name] for name in sorted(found)]

@@ -130,7 +130,22 @@ class Explorer:
     widget = None
     description = "an interactive widget"
 
+    def controls(self):
+        """The user-settable controls in this explorer's box, in display order."""
+        return list(_controls_in(self.widget))
+
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = f"{type(self).__name__}: {self.description} (run the notebook to use its controls)"
         return bundle
+
+
+CONTROL_TYPES = (widgets.FloatSlider, widgets.IntSlider, widgets.FloatLogSlider, widgets.Checkbox)
+
+
+def _controls_in(widget):
+    if isinstance(widget, widgets.Box):
+        for child in widget.children:
+            yield from _controls_in(child)
+    elif isinstance(widget, CONTROL_TYPES) or isinstance(widget, widgets.widget_selection._Selection):
+        yield widget
