@@ -61,8 +61,29 @@ def stable_widget_ids(nb, name):
     return {old: uuid.uuid5(ID_NAMESPACE, f"{name}/{i}").hex for i, old in enumerate(canonical_widget_order(nb))}
 
 
+def merge_adjacent_streams(nb):
+    """Join consecutive stream outputs of the same name: under load the kernel flushes one print
+    in several pieces, which would otherwise change the saved file from run to run."""
+    for cell in nb.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == output.name
+            ):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell.outputs = merged
+
+
 def normalised(nb, name):
-    """The notebook as text, with stable widget ids and no Python patch version."""
+    """The notebook as text: adjacent streams merged, stable widget ids, no Python patch version."""
+    merge_adjacent_streams(nb)
     nb.metadata.get("language_info", {}).pop("version", None)
     text = nbformat.writes(nb)
     for old, new in stable_widget_ids(nb, name).items():

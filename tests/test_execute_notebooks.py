@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from execute_notebooks import WIDGET_STATE, execute, normalised
+from execute_notebooks import WIDGET_STATE, execute, merge_adjacent_streams, normalised
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -52,3 +52,24 @@ def test_executing_twice_gives_identical_files(path, tmp_path, monkeypatch):
     once = copy.read_bytes()
     execute(copy)
     assert copy.read_bytes() == once
+
+
+def test_a_print_split_in_pieces_is_saved_as_one_output():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(...)", id="cell-1", execution_count=1)
+    stream = nbformat.v4.new_output
+    cell.outputs = [
+        stream("stream", name="stdout", text="loss: 0.74"),
+        stream("stream", name="stdout", text="37\n"),
+        stream("display_data", data={"text/plain": "<Figure>"}),
+        stream("stream", name="stdout", text="after\n"),
+        stream("stream", name="stderr", text="warning\n"),
+    ]
+    nb.cells = [cell]
+    merge_adjacent_streams(nb)
+    assert [(o.output_type, o.get("text")) for o in cell.outputs] == [
+        ("stream", "loss: 0.7437\n"),
+        ("display_data", None),
+        ("stream", "after\n"),
+        ("stream", "warning\n"),
+    ]
