@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import losslab
 
 PACKAGE = Path(losslab.__file__).parent
-MODULES = ["_validation.py", "softmax.py", "cross_entropy.py", "binary.py"]
+MODULES = ["_validation.py", "softmax.py", "logsumexp.py", "cross_entropy.py", "binary.py", "gradients.py"]
 
 # What losslab reimplements, and the shortcuts to it.
 FORBIDDEN = {
@@ -146,6 +146,7 @@ def test_runs_with_the_reproduced_torch_functions_disabled(monkeypatch):
     calls = [
         lambda x: losslab.softmax(x, 1),
         lambda x: losslab.log_softmax(x, -1),
+        lambda x: losslab.logsumexp(x, (0, 2)),
         lambda x: losslab.cross_entropy(x, target, weight=weight, label_smoothing=0.1),
         lambda x: losslab.cross_entropy(x[:, :, 0], probs, weight=weight, label_smoothing=0.1),
         lambda x: losslab.nll_loss(x, target, weight=weight, reduction="sum"),
