@@ -21,17 +21,19 @@ def values_to_cycle(control):
         return [True, False]
     if isinstance(control, widgets.widget_selection._Selection):
         return list(control._options_values)
+    if isinstance(control, widgets.IntSlider):
+        return list(range(control.min, control.max + 1, max(1, (control.max - control.min) // 20)))
     steps = 20
-    values = [control.min + (control.max - control.min) * k / steps for k in range(steps + 1)]
-    return [round(v) for v in values] if isinstance(control, widgets.IntSlider) else values
+    return [control.min + (control.max - control.min) * k / steps for k in range(steps + 1)]
 
 
 def time_changes(control):
+    """Median and 95th percentile of CHANGES value changes, each to a value different from the last."""
     values = values_to_cycle(control)
     durations = []
     for i in range(CHANGES):
         value = values[i % len(values)]
-        if value == control.value:  # no change, no update: skip to the next value
+        if value == control.value:  # setting the same value triggers no update: take the next one
             value = values[(i + 1) % len(values)]
         start = time.perf_counter()
         control.value = value

@@ -1,0 +1,380 @@
+"""Self-checks for notebook 02 (cross-entropy from scratch).
+
+    check_cross_entropy_from_logits(cross_entropy_from_logits)
+        cross_entropy_from_logits(logits (N, C), target (N,) int64) -> the mean loss, a 0-d tensor
+    check_kl_divergence(kl_divergence)
+        kl_divergence(p (N, C), q (N, C)) -> KL(p || q) of each row, (N,)
+    check_soft_cross_entropy(soft_cross_entropy)
+        soft_cross_entropy(logits (N, C), target_probs (N, C)) -> H(target_probs, softmax(logits)) of each row, (N,)
+
+Each runs the learner's function on fixed inputs (the notebook's worked example among them),
+compares with PyTorch, and for the typical mistakes says which one it is and how to fix it.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch.distributions import Categorical
+from torch.distributions import kl_divergence as torch_kl_divergence
+
+from ._checking import Wrong, call_answer, fmt, self_check
+
+# The notebook's worked example: 3 samples, 4 classes.
+WORKED_LOGITS = torch.tensor([[7.4, 2.8, -0.6, 6.3], [-1.9, 4.2, 3.9, 5.1], [9.3, -5.3, 7.2, -8.4]])  # (3, 4)
+WORKED_TARGETS = torch.tensor([3, 0, 2])  # (3,)
+# Row 0 is confidently wrong: the softmax of its target underflows to 0 in float32 (e^-120).
+EXTREME_LOGITS = torch.tensor([[0.0, 120.0, -5.0], [2.0, 1.0, 0.5]])  # (2, 3)
+EXTREME_TARGETS = torch.tensor([0, 2])  # (2,)
+
+# Exercise 2: rows of p and q; row 2 has p == q.
+P = torch.tensor([[0.7, 0.2, 0.05, 0.05], [0.25, 0.25, 0.25, 0.25], [0.1, 0.6, 0.2, 0.1]])  # (3, 4)
+Q = torch.tensor([[0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.6, 0.2, 0.1]])  # (3, 4)
+# Rows of p with zeros: a one-hot label, and a distribution over two of the four classes.
+P_WITH_ZEROS = torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.5, 0.5, 0.0, 0.0]])  # (2, 4)
+Q_FOR_ZEROS = torch.tensor([[0.1, 0.2, 0.6, 0.1], [0.25, 0.25, 0.25, 0.25]])  # (2, 4)
+
+# Exercise 3: soft targets for the worked example's logits (rows sum to 1, no zeros) ...
+SOFT_TARGETS = torch.tensor([[0.1, 0.05, 0.05, 0.8], [0.25, 0.25, 0.25, 0.25], [0.2, 0.1, 0.6, 0.1]])  # (3, 4)
+# ... and for the extreme logits, with zeros (row 1 is one-hot).
+EXTREME_SOFT_TARGETS = torch.tensor([[0.9, 0.1, 0.0], [0.0, 0.0, 1.0]])  # (2, 3)
+
+RTOL = 1e-5  # float32 keeps about 7 significant digits; a loss of 100 is right to about 1e-5
+ATOL = 1e-5
+
+
+def _same(result, expected):
+    """result and expected (tensors of one shape) agree to float32 precision (a nan never agrees)."""
+    return result.shape == expected.shape and bool(
+        torch.allclose(result.double(), expected.double(), rtol=RTOL, atol=ATOL)
+    )
+
+
+def _name(function):
+    return getattr(function, "__name__", "your function")
+
+
+def _first_match(result, candidates):
+    """The message of the first (value, message) candidate that result equals, or None."""
+    for value, message in candidates:
+        if _same(result, value):
+            return message
+    return None
+
+
+def _entropy(p):
+    return -torch.xlogy(p, p).sum(dim=1)  # (N,), with 0 log 0 = 0
+
+
+# --- Exercise 1 ------------------------------------------------------------------------------
+
+
+INDEXING_MISTAKE = (
+    "log_probs[:, target] picks an (N, N) block (every sample's log-probability of every sample's target), "
+    "not one entry per sample: use log_probs[torch.arange(N), target]"
+)
+
+
+def _mean_loss_mistakes(logits, target):
+    """(value, message) for each typical wrong mean cross-entropy of logits (N, C), target (N,)."""
+    n_samples, n_classes = logits.shape
+    rows = torch.arange(n_samples)
+    log_probs = torch.log_softmax(logits.double(), dim=1)  # (N, C)
+    probs = log_probs.exp()
+    picked = log_probs[rows, target]  # (N,)
+    one_hot = F.one_hot(target, n_classes).double()  # (N, C)
+    mean = -picked.mean()
+    return [
+        (-mean, "the sign is wrong: log p is negative, so the loss is MINUS the mean log-probability, -log p[target]"),
+        (
+            -probs[rows, target].mean(),
+            "you used the probabilities p[target], not their logs: the loss is -log p[target]; take the "
+            "log-probabilities from torch.log_softmax(logits, dim=1)",
+        ),
+        (
+            (1 - probs[rows, target]).mean(),
+            "you used 1 - p[target], a probability, not -log p[target]: take the log-probabilities from "
+            "torch.log_softmax(logits, dim=1)",
+        ),
+        (
+            -torch.log_softmax(torch.softmax(logits.double(), dim=1), dim=1)[rows, target].mean(),
+            'you applied softmax twice (a "double softmax"): the input already holds logits, so take '
+            "torch.log_softmax(logits, dim=1) of the logits directly",
+        ),
+        (
+            -torch.log_softmax(logits.double(), dim=0)[rows, target].mean(),
+            "you took log_softmax over dim 0, across the batch: each sample's classes are along dim 1, "
+            "so use torch.log_softmax(logits, dim=1)",
+        ),
+        (
+            -picked.sum(),
+            "you summed over the batch: the loss is the MEAN over the samples (reduction 'mean'), "
+            "so divide by N or use .mean()",
+        ),
+        (
+            -(one_hot * log_probs).mean(dim=1).sum(),
+            "you averaged over the classes (dividing by C) and summed over the batch: pick the target's "
+            "log-probability of each sample, then average over the batch (dim 0)",
+        ),
+        (
+            -(one_hot * log_probs).mean(),
+            f"you averaged over all N x C = {n_samples * n_classes} entries, which divides the loss by "
+            f"C = {n_classes} too: pick one log-probability per sample, then average over the N samples",
+        ),
+        (-log_probs[:, target].mean(), INDEXING_MISTAKE),
+        (
+            -log_probs.mean(),
+            "you averaged -log p over every class, not only the target's: pick the target's "
+            "log-probability, log_probs[torch.arange(N), target]",
+        ),
+        (
+            mean / math.log(2),
+            "you took the log in base 2 (bits): PyTorch's cross-entropy uses the natural log (nats); "
+            "use torch.log_softmax",
+        ),
+    ]
+
+
+def _explain_mean_loss(loss, logits, target, name):
+    n_samples = logits.shape[0]
+    expected = F.cross_entropy(logits, target)
+    log_probs = torch.log_softmax(logits, dim=1)  # (N, C)
+    if loss.numel() != 1:
+        if _same(loss, -log_probs[torch.arange(n_samples), target]):
+            raise Wrong(
+                f"{name} returned the {n_samples} per-sample losses {fmt(loss)}: return their mean, one number "
+                "(a 0-d tensor), as reduction 'mean' does"
+            )
+        if _same(loss, -log_probs[:, target]):
+            raise Wrong(INDEXING_MISTAKE)
+        raise Wrong(
+            f"{name} returned shape {tuple(loss.shape)} for a batch of {n_samples} samples: return one number "
+            "(a 0-d tensor), the mean loss over the batch"
+        )
+    loss = loss.reshape(())
+    if _same(loss, expected):
+        return
+    mistake = _first_match(loss, _mean_loss_mistakes(logits, target))
+    if mistake:
+        raise Wrong(mistake)
+    if loss.isnan() and (logits < 0).any():
+        raise Wrong(
+            f"{name} returns nan for the logits {fmt(logits, 'g')}: did you take the log of the logits as if they "
+            "were probabilities? Logits are any real numbers, and the log of a negative one is nan. Take "
+            "torch.log_softmax(logits, dim=1) first."
+        )
+    if not loss.isfinite():
+        raise Wrong(
+            f"{name} returns {fmt(loss)} for the logits {fmt(logits, 'g')} with targets {target.tolist()}: "
+            "take the log-probabilities from torch.log_softmax(logits, dim=1), which stays finite, not "
+            "torch.log(torch.softmax(...)), whose tiny probabilities underflow to 0 and log 0 = -inf"
+        )
+    if loss < expected - 1:
+        raise Wrong(
+            f"{name} returns {fmt(loss)} where the loss is {fmt(expected)} for the logits {fmt(logits, 'g')} with "
+            f"targets {target.tolist()}: a small constant added inside the log (or a clamp) caps the loss of a "
+            "confidently wrong sample. Use torch.log_softmax(logits, dim=1), which needs no such guard."
+        )
+    raise Wrong(
+        f"{name} returns {fmt(loss)} for the logits {fmt(logits, 'g')} with targets {target.tolist()}; "
+        f"the mean cross-entropy is {fmt(expected)}"
+    )
+
+
+@self_check
+def check_cross_entropy_from_logits(cross_entropy_from_logits):
+    """cross_entropy_from_logits(logits (N, C), target (N,)) -> mean cross-entropy, like F.cross_entropy."""
+    name = _name(cross_entropy_from_logits)
+    for logits, target in ((WORKED_LOGITS, WORKED_TARGETS), (EXTREME_LOGITS, EXTREME_TARGETS)):
+        loss = call_answer(cross_entropy_from_logits, logits, target)
+        _explain_mean_loss(loss, logits, target, name)
+    return (
+        f"{name} matches F.cross_entropy: {fmt(F.cross_entropy(WORKED_LOGITS, WORKED_TARGETS))} on the worked "
+        "example, and stays finite for a confidently wrong sample (logit gap 120), because log_softmax never "
+        "takes the log of an underflowed probability."
+    )
+
+
+# --- Exercise 2 ------------------------------------------------------------------------------
+
+
+def _kl_mistakes(p, q):
+    """(value, message) for each typical wrong per-row KL(p || q) of p, q (N, C)."""
+    p, q = p.double(), q.double()
+    kl = torch.xlogy(p, p).sum(dim=1) - (p * q.log()).sum(dim=1)  # (N,)
+    cross_entropy = -(p * q.log()).sum(dim=1)
+    n_classes = p.shape[1]
+    return [
+        (
+            (q * (q.log() - p.log())).sum(dim=1),
+            "that is KL(q || p), the wrong direction: KL is not symmetric. KL(p || q) = sum p log(p / q), "
+            "weighted by p. (With F.kl_div the first argument is log q and the second p: "
+            "F.kl_div(q.log(), p, reduction='none').sum(dim=1).)",
+        ),
+        (-kl, "the sign is wrong: KL(p || q) = sum p log(p / q) = -sum p log(q / p), never negative"),
+        (kl / math.log(2), "you took the log in base 2 (bits): use the natural log, torch.log, as PyTorch does"),
+        (
+            cross_entropy,
+            "that is the cross-entropy H(p, q) = -sum p log q, not the KL divergence: subtract the entropy, "
+            "KL(p || q) = H(p, q) - H(p) = sum p log(p / q)",
+        ),
+        (_entropy(p), "that is the entropy H(p) of p: the KL divergence compares p with q, sum p log(p / q)"),
+        (
+            (torch.xlogy(p, p) - p * q).sum(dim=1),
+            "you passed q itself where log q belongs (as in F.kl_div(q, p)): F.kl_div's first argument is "
+            "log q, so F.kl_div(q.log(), p, reduction='none').sum(dim=1)",
+        ),
+        (
+            kl / n_classes,
+            f"you averaged over the {n_classes} classes (as F.kl_div's reduction='mean' does): KL is a SUM "
+            "over the classes, .sum(dim=1)",
+        ),
+    ]
+
+
+def _explain_kl(result, p, q, name):
+    expected = torch_kl_divergence(Categorical(probs=p), Categorical(probs=q))  # (N,)
+    n_samples, n_classes = p.shape
+    if result.shape != expected.shape:
+        if result.numel() == 1:
+            raise Wrong(
+                f"{name} returned one number for {n_samples} rows: return one KL divergence per row, shape "
+                f"({n_samples},), summing over the classes only (.sum(dim=1); no reduction over the batch)"
+            )
+        if result.shape == (n_classes,):
+            raise Wrong(
+                f"{name} returned shape ({n_classes},), one value per class: you summed over dim 0, the rows; "
+                "sum over dim 1, the classes"
+            )
+        if result.shape == p.shape:
+            raise Wrong(
+                f"{name} returned the {n_samples} x {n_classes} terms p log(p / q): sum them over the classes, "
+                ".sum(dim=1)"
+            )
+        raise Wrong(f"{name} returned shape {tuple(result.shape)}: return one value per row, shape ({n_samples},)")
+    if _same(result, expected):
+        return
+    mistake = _first_match(result, _kl_mistakes(p, q))
+    if mistake:
+        raise Wrong(mistake)
+    if result.isnan().any() and (p == 0).any():
+        raise Wrong(
+            f"{name} returns {fmt(result)} for p = {fmt(p, 'g')}: a class with p = 0 gives 0 * log 0 = "
+            "0 * (-inf) = nan, but its term is 0 (the limit of p log p as p -> 0). Use torch.xlogy(p, p), "
+            "which is 0 where p = 0, for p log p."
+        )
+    row = int((result.double() - expected.double()).abs().nan_to_num(math.inf).argmax())
+    raise Wrong(
+        f"row {row} is wrong: for p = {fmt(p[row], 'g')} and q = {fmt(q[row], 'g')}, KL(p || q) = "
+        f"{fmt(expected[row])}, you return {fmt(result[row])}"
+    )
+
+
+@self_check
+def check_kl_divergence(kl_divergence):
+    """kl_divergence(p (N, C), q (N, C)) -> KL(p || q) of each row, (N,)."""
+    name = _name(kl_divergence)
+    for p, q in ((P, Q), (P_WITH_ZEROS, Q_FOR_ZEROS)):
+        _explain_kl(call_answer(kl_divergence, p, q), p, q, name)
+    return (
+        f"{name} matches torch.distributions.kl_divergence row by row: 0 where p = q, and 0 log 0 = 0 "
+        "where p has zeros, so for a one-hot p it is -log q[target], the cross-entropy."
+    )
+
+
+# --- Exercise 3 ------------------------------------------------------------------------------
+
+
+def _soft_mistakes(logits, target_probs):
+    """(value, message) for each typical wrong per-sample H(target_probs, softmax(logits))."""
+    logits, target_probs = logits.double(), target_probs.double()
+    log_probs = torch.log_softmax(logits, dim=1)  # (N, C)
+    losses = -(target_probs * log_probs).sum(dim=1)  # (N,)
+    n_classes = logits.shape[1]
+    return [
+        (-losses, "the sign is wrong: the loss is -sum target * log p, positive"),
+        (
+            -(target_probs * log_probs.exp()).sum(dim=1),
+            "you used the model's probabilities, not their logs: -sum target * log_softmax(logits, dim=1)",
+        ),
+        (
+            -(log_probs.exp() * target_probs.log()).sum(dim=1),
+            "you swapped the roles of the two distributions: the target weights the log of the MODEL's "
+            "probabilities, -sum target * log_softmax(logits), not -sum softmax(logits) * log(target)",
+        ),
+        (
+            -(target_probs * torch.log_softmax(logits, dim=0)).sum(dim=1),
+            "you took log_softmax over dim 0, across the batch: use dim=1, the classes",
+        ),
+        (
+            -(target_probs * torch.log_softmax(log_probs.exp(), dim=1)).sum(dim=1),
+            'you applied softmax twice (a "double softmax"): take log_softmax of the logits directly',
+        ),
+        (
+            losses / n_classes,
+            f"you averaged over the {n_classes} classes: the cross-entropy is a SUM over the classes, .sum(dim=1)",
+        ),
+        (
+            -log_probs[torch.arange(len(logits)), target_probs.argmax(dim=1)],
+            "you kept only the most likely class of each target (argmax): a soft target spreads its "
+            "probability over several classes, and every one of them counts, -sum target * log p",
+        ),
+        (
+            losses - _entropy(target_probs),
+            "that is KL(target || p) = H(target, p) - H(target): the loss is the full cross-entropy, "
+            "-sum target * log p, without subtracting the target's entropy",
+        ),
+    ]
+
+
+def _explain_soft(result, logits, target_probs, name):
+    expected = F.cross_entropy(logits, target_probs, reduction="none")  # (N,)
+    n_samples, n_classes = logits.shape
+    if result.shape != expected.shape:
+        if result.numel() == 1:
+            mean = F.cross_entropy(logits, target_probs)
+            what = f"the mean, {fmt(result.reshape(()))}" if _same(result.reshape(()), mean) else "one number"
+            raise Wrong(
+                f"{name} returned {what}: return one loss per sample, shape ({n_samples},), as "
+                "reduction='none' does (sum over the classes only)"
+            )
+        if result.shape == (n_classes,):
+            raise Wrong(
+                f"{name} returned shape ({n_classes},), one value per class: you summed over dim 0, the batch; "
+                "sum over dim 1, the classes"
+            )
+        if result.shape == logits.shape:
+            raise Wrong(
+                f"{name} returned the {n_samples} x {n_classes} terms -target * log p: sum them over the classes, "
+                ".sum(dim=1)"
+            )
+        raise Wrong(f"{name} returned shape {tuple(result.shape)}: return one loss per sample, shape ({n_samples},)")
+    if _same(result, expected):
+        return
+    mistake = _first_match(result, _soft_mistakes(logits, target_probs))
+    if mistake:
+        raise Wrong(mistake)
+    if not result.isfinite().all():
+        raise Wrong(
+            f"{name} returns {fmt(result)} for the logits {fmt(logits, 'g')}: take the log-probabilities from "
+            "torch.log_softmax(logits, dim=1), not torch.log(torch.softmax(...)), whose tiny probabilities "
+            "underflow to 0, so log 0 = -inf (and 0 * -inf = nan)"
+        )
+    row = int((result.double() - expected.double()).abs().argmax())
+    raise Wrong(
+        f"row {row} is wrong: for the logits {fmt(logits[row], 'g')} and the target {fmt(target_probs[row], 'g')} "
+        f"the cross-entropy is {fmt(expected[row])}, you return {fmt(result[row])}"
+    )
+
+
+@self_check
+def check_soft_cross_entropy(soft_cross_entropy):
+    """soft_cross_entropy(logits (N, C), target_probs (N, C)) -> H(target_probs, softmax(logits)) per row, (N,)."""
+    name = _name(soft_cross_entropy)
+    for logits, target_probs in ((WORKED_LOGITS, SOFT_TARGETS), (EXTREME_LOGITS, EXTREME_SOFT_TARGETS)):
+        _explain_soft(call_answer(soft_cross_entropy, logits, target_probs), logits, target_probs, name)
+    return (
+        f"{name} matches F.cross_entropy(logits, target_probs, reduction='none'), PyTorch's loss with "
+        "probability targets, and stays finite for extreme logits; for a one-hot target row it is the "
+        "ordinary -log p[target]."
+    )
