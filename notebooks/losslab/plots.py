@@ -11,6 +11,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ._format import fmt
+
 # No "Software" entry (it holds the matplotlib version): the same plot gives the same bytes.
 PNG_METADATA = {"Software": None}
 
@@ -90,8 +92,7 @@ class ValueBars:
             below = value < 0
             label.set_y(value - self.label_offset if below else value + self.label_offset)
             label.set_va("top" if below else "bottom")
-            text = f"{value:.{self.decimals}f}"
-            label.set_text(text.lstrip("-") if float(text) == 0 else text)  # never "-0.000"
+            label.set_text(fmt(value, f".{self.decimals}f"))
 
     @property
     def artists(self):

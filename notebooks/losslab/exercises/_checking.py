@@ -9,6 +9,8 @@ import functools
 
 import torch
 
+from .._format import fmt  # noqa: F401 (the checkers format their numbers with it)
+
 TOLERANCE = 1e-6
 
 
@@ -40,15 +42,6 @@ def self_check(check):
     return run
 
 
-def fmt(values, spec=".4f"):
-    """A tensor as nested lists of fixed-decimal numbers, never '-0.0000'."""
-    values = torch.as_tensor(values)
-    if values.dim() == 0:
-        text = format(values.item(), spec)
-        return text.lstrip("-") if float(text) == 0 else text
-    return "[" + ", ".join(fmt(value, spec) for value in values) + "]"
-
-
 def call_answer(function, *args):
     """The learner's result for args, or a NotAnswered / Wrong saying why there is none."""
     if not callable(function):
@@ -66,7 +59,9 @@ def call_answer(function, *args):
             )
         raise Wrong(f"{name} raised {type(error).__name__}: {error}{hint}") from None
     if result is None:
-        raise NotAnswered(f"{name} returns None: replace `return None  # your code here` with your code, then run the cell again.")
+        raise NotAnswered(
+            f"{name} returns None: replace `return None  # your code here` with your code, then run the cell again."
+        )
     if not isinstance(result, torch.Tensor):
         raise Wrong(f"{name} returned a {type(result).__name__}: return a torch.Tensor")
     for original, copy in zip(args, copies, strict=True):
@@ -78,5 +73,22 @@ def call_answer(function, *args):
     return result
 
 
-def close(result, expected, tolerance=TOLERANCE):
-    return result.shape == expected.shape and torch.allclose(result.double(), expected.double(), rtol=0, atol=tolerance)
+def answer_name(function):
+    """The learner's function's name, for the verdict."""
+    return getattr(function, "__name__", "your function")
+
+
+def close(result, expected, tolerance=TOLERANCE, rtol=0.0):
+    """Same shape and values, compared in float64 (a nan never matches)."""
+    return result.shape == expected.shape and bool(
+        torch.allclose(result.double(), expected.double(), rtol=rtol, atol=tolerance)
+    )
+
+
+def first_match(result, candidates, tolerance=TOLERANCE, rtol=0.0):
+    """The message of the first (wrong value, message) candidate that result equals, or None: how a
+    checker names a typical mistake, by computing it and comparing."""
+    for value, message in candidates:
+        if close(result, value, tolerance, rtol):
+            return message
+    return None

@@ -16,7 +16,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checking import Wrong, call_answer, fmt, self_check
+from ._checking import Wrong, answer_name, call_answer, fmt, self_check
 
 # Exercise 1: probabilities strictly inside (0, 1), so every correct formula is finite.
 PROBS = torch.tensor([[0.9, 0.2, 0.6], [0.3, 0.8, 0.05], [0.7, 0.4, 0.99], [0.1, 0.5, 0.85]])  # (4, 3)
@@ -39,10 +39,6 @@ WIDE_LOGITS = torch.tensor([[0.4, -2.0, 1.1], [-0.7, 2.2, -0.3]])  # (2, 3)
 WIDE_LABELS = torch.tensor([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])  # (2, 3)
 LARGE_LOGITS = torch.tensor([[50.0, -50.0, 0.0], [-50.0, 50.0, 3.0]])  # (2, 3)
 LARGE_LABELS = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])  # (2, 3)
-
-
-def _name(function):
-    return getattr(function, "__name__", "your function")
 
 
 def _matches(result, expected, atol=1e-6, rtol=1e-6):
@@ -126,7 +122,7 @@ def _swapped(probs, labels):
 @self_check
 def check_bce(bce):
     """bce(probs, labels) for (N, C) probabilities and 0/1 (or soft) labels: the mean BCE, a 0-d tensor."""
-    name = _name(bce)
+    name = answer_name(bce)
     n_rows, n_classes = PROBS.shape
     loss = call_answer(bce, PROBS, LABELS)
     if tuple(loss.shape) == (n_classes,):
@@ -189,7 +185,7 @@ def _naive_log_sigmoid(logits, labels):
 @self_check
 def check_stable_bce_with_logits(stable_bce_with_logits):
     """stable_bce_with_logits(logits, labels), both (N, C): the per-element loss, finite for any logits."""
-    name = _name(stable_bce_with_logits)
+    name = answer_name(stable_bce_with_logits)
     shape_message = "return one loss per element, the input's shape (no reduction)"
 
     losses = call_answer(stable_bce_with_logits, ORDINARY_LOGITS, ORDINARY_LABELS)
@@ -304,7 +300,7 @@ def _weighted_mistakes(x, y, pos_weight):
 @self_check
 def check_weighted_bce(weighted_bce):
     """weighted_bce(logits, labels, pos_weight): (N, C) logits and labels, (C,) pos_weight -> (N, C) losses."""
-    name = _name(weighted_bce)
+    name = answer_name(weighted_bce)
     shape_message = "return one loss per element, the input's shape (no reduction)"
     for x, y in ((SQUARE_LOGITS, SQUARE_LABELS), (WIDE_LOGITS, WIDE_LABELS)):
         losses = call_answer(weighted_bce, x, y, POS_WEIGHT)

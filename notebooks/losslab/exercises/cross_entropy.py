@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.distributions import Categorical
 from torch.distributions import kl_divergence as torch_kl_divergence
 
-from ._checking import Wrong, call_answer, fmt, self_check
+from ._checking import Wrong, answer_name, call_answer, close, first_match, fmt, self_check
 
 # The notebook's worked example: 3 samples, 4 classes.
 WORKED_LOGITS = torch.tensor([[7.4, 2.8, -0.6, 6.3], [-1.9, 4.2, 3.9, 5.1], [9.3, -5.3, 7.2, -8.4]])  # (3, 4)
@@ -45,21 +45,11 @@ ATOL = 1e-5
 
 def _same(result, expected):
     """result and expected (tensors of one shape) agree to float32 precision (a nan never agrees)."""
-    return result.shape == expected.shape and bool(
-        torch.allclose(result.double(), expected.double(), rtol=RTOL, atol=ATOL)
-    )
-
-
-def _name(function):
-    return getattr(function, "__name__", "your function")
+    return close(result, expected, ATOL, RTOL)
 
 
 def _first_match(result, candidates):
-    """The message of the first (value, message) candidate that result equals, or None."""
-    for value, message in candidates:
-        if _same(result, value):
-            return message
-    return None
+    return first_match(result, candidates, ATOL, RTOL)
 
 
 def _entropy(p):
@@ -184,7 +174,7 @@ def _explain_mean_loss(loss, logits, target, name):
 @self_check
 def check_cross_entropy_from_logits(cross_entropy_from_logits):
     """cross_entropy_from_logits(logits (N, C), target (N,)) -> mean cross-entropy, like F.cross_entropy."""
-    name = _name(cross_entropy_from_logits)
+    name = answer_name(cross_entropy_from_logits)
     for logits, target in ((WORKED_LOGITS, WORKED_TARGETS), (EXTREME_LOGITS, EXTREME_TARGETS)):
         loss = call_answer(cross_entropy_from_logits, logits, target)
         _explain_mean_loss(loss, logits, target, name)
@@ -273,7 +263,7 @@ def _explain_kl(result, p, q, name):
 @self_check
 def check_kl_divergence(kl_divergence):
     """kl_divergence(p (N, C), q (N, C)) -> KL(p || q) of each row, (N,)."""
-    name = _name(kl_divergence)
+    name = answer_name(kl_divergence)
     for p, q in ((P, Q), (P_WITH_ZEROS, Q_FOR_ZEROS)):
         _explain_kl(call_answer(kl_divergence, p, q), p, q, name)
     return (
@@ -370,7 +360,7 @@ def _explain_soft(result, logits, target_probs, name):
 @self_check
 def check_soft_cross_entropy(soft_cross_entropy):
     """soft_cross_entropy(logits (N, C), target_probs (N, C)) -> H(target_probs, softmax(logits)) per row, (N,)."""
-    name = _name(soft_cross_entropy)
+    name = answer_name(soft_cross_entropy)
     for logits, target_probs in ((WORKED_LOGITS, SOFT_TARGETS), (EXTREME_LOGITS, EXTREME_SOFT_TARGETS)):
         _explain_soft(call_answer(soft_cross_entropy, logits, target_probs), logits, target_probs, name)
     return (

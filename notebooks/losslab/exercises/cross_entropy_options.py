@@ -13,7 +13,7 @@ sequence output with view instead of permute, ...) says which one it is and how 
 import torch
 import torch.nn.functional as F
 
-from ._checking import Wrong, call_answer, close, fmt, self_check
+from ._checking import Wrong, answer_name, call_answer, close, first_match, fmt, self_check
 
 TOLERANCE = 1e-5  # float32 losses of a few units, summed over a handful of samples
 
@@ -45,10 +45,6 @@ SQUARE_LOGITS = 2 * torch.randn(2, 3, 3, generator=_sequence_generator)  # (N, T
 SQUARE_TARGET = torch.tensor([[1, 0, 2], [2, 2, 0]])  # (N, T)
 
 
-def _name(function):
-    return getattr(function, "__name__", "your function")
-
-
 def _scalar(result, name, what):
     if result.dim() != 0:
         raise Wrong(
@@ -58,11 +54,11 @@ def _scalar(result, name, what):
     return result
 
 
-def _first_match(result, candidates):
+def _raise_first_match(result, candidates):
     """Raise Wrong with the message of the first (value, message) candidate that result equals."""
-    for value, message in candidates:
-        if close(result, value, TOLERANCE):
-            raise Wrong(message)
+    message = first_match(result, candidates, TOLERANCE)
+    if message:
+        raise Wrong(message)
 
 
 def _is_nan(result):
@@ -131,7 +127,7 @@ def _weight_candidates(logits, target, weight):
 @self_check
 def check_weighted_mean_ce(weighted_mean_ce):
     """weighted_mean_ce(logits, target, weight): PyTorch's mean with class weights, for (N, C) logits."""
-    name = _name(weighted_mean_ce)
+    name = answer_name(weighted_mean_ce)
     for logits, target, weight in (
         (WEIGHT_LOGITS, WEIGHT_TARGET, CLASS_WEIGHT),
         (EXAMPLE_LOGITS, EXAMPLE_TARGET, EXAMPLE_WEIGHT),
@@ -140,7 +136,7 @@ def check_weighted_mean_ce(weighted_mean_ce):
         expected = F.cross_entropy(logits, target, weight=weight)
         if close(result, expected, TOLERANCE):
             continue
-        _first_match(result, _weight_candidates(logits, target, weight))
+        _raise_first_match(result, _weight_candidates(logits, target, weight))
         weighted_sum = (weight[target] * F.cross_entropy(logits, target, reduction="none")).sum()
         raise Wrong(
             f"for the targets {fmt(target, 'd')} and the weights {fmt(weight, 'g')} you return {fmt(result)}; "
@@ -209,7 +205,7 @@ def _mask_candidates(logits, target, ignore_index):
 def check_masked_mean_ce(masked_mean_ce):
     """masked_mean_ce(logits, target, ignore_index): the mean cross-entropy over the rows whose target
     is not ignore_index, as F.cross_entropy(logits, target, ignore_index=ignore_index)."""
-    name = _name(masked_mean_ce)
+    name = answer_name(masked_mean_ce)
     for logits, target, ignore_index in (NOTHING_IGNORED, PADDED_WITH_MINUS_100, PADDED_WITH_MINUS_1):
         result = _scalar(_call_masked(masked_mean_ce, logits, target, ignore_index), name, "the mean")
         expected = F.cross_entropy(logits, target, ignore_index=ignore_index)
@@ -221,7 +217,7 @@ def check_masked_mean_ce(masked_mean_ce):
                 "inverted (it keeps the ignored rows, of which there are none, so 0 / 0). Keep the rows "
                 "with target != ignore_index"
             )
-        _first_match(result, _mask_candidates(logits, target, ignore_index))
+        _raise_first_match(result, _mask_candidates(logits, target, ignore_index))
         raise Wrong(
             f"for the targets {fmt(target, 'd')} with ignore_index={ignore_index} you return {fmt(result)}; "
             f"PyTorch gives {fmt(expected)}, the mean of the losses of the {int((target != ignore_index).sum())} "
@@ -309,7 +305,7 @@ def _sequence_candidates(logits, target):
 def check_sequence_ce(sequence_ce):
     """sequence_ce(logits, target): mean token cross-entropy of (N, T, C) logits against (N, T) targets,
     padded positions holding -100."""
-    name = _name(sequence_ce)
+    name = answer_name(sequence_ce)
     for logits, target in ((SEQUENCE_LOGITS, SEQUENCE_TARGET), (SQUARE_LOGITS, SQUARE_TARGET)):
         result = _scalar(_call_sequence(sequence_ce, logits, target), name, "the mean over the tokens")
         expected = F.cross_entropy(logits.permute(0, 2, 1), target)
@@ -320,7 +316,7 @@ def check_sequence_ce(sequence_ce):
                 f"{name} returns nan for targets with padding: the positions whose target is -100 must be "
                 "left out (F.cross_entropy does it by default, ignore_index=-100)"
             )
-        _first_match(result, _sequence_candidates(logits, target))
+        _raise_first_match(result, _sequence_candidates(logits, target))
         raise Wrong(
             f"for logits of shape {tuple(logits.shape)} you return {fmt(result)}; the mean cross-entropy over "
             f"the real tokens is {fmt(expected)}"

@@ -15,7 +15,7 @@ weight of the wrong class, the squared error's gradient) say which one it is and
 import torch
 import torch.nn.functional as F
 
-from ._checking import Wrong, call_answer, close, fmt, self_check
+from ._checking import Wrong, answer_name, call_answer, close, fmt, self_check
 
 # Notebook 02's worked example: N = 3 samples, C = 4 classes (N != C, so dividing by the wrong one shows).
 LOGITS = torch.tensor([[7.4, 2.8, -0.6, 6.3], [-1.9, 4.2, 3.9, 5.1], [9.3, -5.3, 7.2, -8.4]])  # (3, 4)
@@ -55,7 +55,7 @@ def _check_finite(result, logits, name):
 
 def _matches(result, wrong):
     """Close to a typical wrong answer: to 1e-6, or to 1e-4 relatively (some wrong answers are large)."""
-    return result.shape == wrong.shape and torch.allclose(result.double(), wrong.double(), rtol=1e-4, atol=1e-6)
+    return close(result, wrong, tolerance=1e-6, rtol=1e-4)
 
 
 def _one_hot(target, n_classes):
@@ -81,7 +81,7 @@ def _row_differences(result, expected, logits, what):
 @self_check
 def check_ce_gradient(ce_gradient):
     """ce_gradient(logits, target): d/dlogits of the mean cross-entropy, (softmax(logits) - onehot) / N."""
-    name = getattr(ce_gradient, "__name__", "your function")
+    name = answer_name(ce_gradient)
     result = call_answer(ce_gradient, LOGITS, TARGET)
     expected = _autograd(F.cross_entropy, LOGITS, TARGET)  # (3, 4)
     _check_shape(result, expected, name, LOGITS)
@@ -157,7 +157,7 @@ def check_ce_gradient(ce_gradient):
 @self_check
 def check_weighted_ce_gradient(weighted_ce_gradient):
     """weighted_ce_gradient(logits, target, weight): w[y_n] (softmax - onehot) / sum_m w[y_m], row by row."""
-    name = getattr(weighted_ce_gradient, "__name__", "your function")
+    name = answer_name(weighted_ce_gradient)
     result = call_answer(weighted_ce_gradient, LOGITS, TARGET, CLASS_WEIGHT)
     expected = _autograd(F.cross_entropy, LOGITS, TARGET, weight=CLASS_WEIGHT)
     _check_shape(result, expected, name, LOGITS)
@@ -219,7 +219,7 @@ def check_weighted_ce_gradient(weighted_ce_gradient):
 @self_check
 def check_bce_with_logits_gradient(bce_with_logits_gradient):
     """bce_with_logits_gradient(x, y): d/dx of the mean BCE with logits, (sigmoid(x) - y) / x.numel()."""
-    name = getattr(bce_with_logits_gradient, "__name__", "your function")
+    name = answer_name(bce_with_logits_gradient)
     x, y = BINARY_LOGITS, BINARY_LABELS
     result = call_answer(bce_with_logits_gradient, x, y)
     expected = _autograd(F.binary_cross_entropy_with_logits, x, y)

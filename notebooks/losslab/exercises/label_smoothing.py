@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..label_smoothing import optimal_logit_gap, smooth_targets
-from ._checking import NotAnswered, Wrong, call_answer, close, fmt, self_check
+from ._checking import NotAnswered, Wrong, answer_name, call_answer, close, fmt, self_check
 
 TARGET = torch.tensor([0, 2, 1, 3, 2])  # (N,) = (5,), classes of C = 4
 NUM_CLASSES = 4
@@ -130,7 +130,7 @@ def _explain_smoothing(q, target, num_classes, alpha, name):
 @self_check
 def check_smooth(smooth):
     """smooth(target, num_classes, alpha) -> (N, C) smoothed targets (1 - alpha) onehot + alpha / C."""
-    name = getattr(smooth, "__name__", "your function")
+    name = answer_name(smooth)
     for alpha in (0.1, 0.4):
         q = call_answer(smooth, TARGET, NUM_CLASSES, alpha)
         _explain_smoothing(q, TARGET, NUM_CLASSES, alpha, name)
@@ -221,7 +221,7 @@ def _ce_variants(logits, target, alpha):
 @self_check
 def check_smoothed_ce(smoothed_ce):
     """smoothed_ce(logits, target, alpha) -> the mean label-smoothed cross-entropy (a 0-d tensor)."""
-    name = getattr(smoothed_ce, "__name__", "your function")
+    name = answer_name(smoothed_ce)
     for alpha in (0.2, 0.7):
         loss = call_answer(smoothed_ce, LOGITS, TARGET, alpha)
         if loss.shape == TARGET.shape:
@@ -253,7 +253,7 @@ def _number_answer(function, *args):
     """The learner's result as a float: a Python number, a numpy number or a one-element tensor."""
     if not callable(function):
         return call_answer(function, *args)  # raises Wrong with the usual message
-    name = getattr(function, "__name__", "your function")
+    name = answer_name(function)
     try:
         result = function(*args)
     except Exception as error:
@@ -325,7 +325,7 @@ def _gap_variants(alpha, c):
 @self_check
 def check_optimal_gap(optimal_gap):
     """optimal_gap(alpha, num_classes) -> log((1 - alpha + alpha / C) / (alpha / C)) for 0 < alpha <= 1."""
-    name = getattr(optimal_gap, "__name__", "your function")
+    name = answer_name(optimal_gap)
     for alpha, c in ((0.1, 5), (0.3, 2), (0.05, 10), (1.0, 10)):
         gap = _number_answer(optimal_gap, alpha, c)
         expected = optimal_logit_gap(alpha, c)

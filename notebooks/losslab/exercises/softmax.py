@@ -11,7 +11,7 @@ Each runs the learner's function on a few fixed inputs, compares with PyTorch to
 
 import torch
 
-from ._checking import Wrong, call_answer, close, fmt, self_check
+from ._checking import Wrong, answer_name, call_answer, close, fmt, self_check
 
 ORDINARY_LOGITS = torch.tensor([[2.0, 1.0, 0.1, -1.0], [0.5, -0.5, 3.0, 0.0], [-2.0, 4.0, 1.0, 1.0]])  # (3, 4)
 HUGE_LOGITS = torch.tensor([[1000.0, 0.0]])  # (1, 2): exp(1000) overflows in float32
@@ -64,7 +64,7 @@ def _explain_batch_difference(probs, logits, expected, name):
 @self_check
 def check_stable_softmax(stable_softmax):
     """stable_softmax(logits) for logits of shape (N, C): softmax over dim 1, finite for any logits."""
-    name = getattr(stable_softmax, "__name__", "your function")
+    name = answer_name(stable_softmax)
     probs = call_answer(stable_softmax, ORDINARY_LOGITS)
     expected = torch.softmax(ORDINARY_LOGITS, dim=1)
     _check_shape(probs, expected, name, ORDINARY_LOGITS)
@@ -97,7 +97,7 @@ def check_stable_softmax(stable_softmax):
 @self_check
 def check_temperature(softmax_with_temperature):
     """softmax_with_temperature(logits, T) for logits of shape (N, C): softmax(logits / T) over dim 1."""
-    name = getattr(softmax_with_temperature, "__name__", "your function")
+    name = answer_name(softmax_with_temperature)
     for temperature in (0.5, 2.0):
         probs = call_answer(softmax_with_temperature, ORDINARY_LOGITS, temperature)
         expected = torch.softmax(ORDINARY_LOGITS / temperature, dim=1)
@@ -139,7 +139,7 @@ def check_temperature(softmax_with_temperature):
 @self_check
 def check_logits_from_probabilities(logits_from_probabilities):
     """logits_from_probabilities(probs) for probs of shape (N, C), all > 0: logits whose softmax is probs."""
-    name = getattr(logits_from_probabilities, "__name__", "your function")
+    name = answer_name(logits_from_probabilities)
     logits = call_answer(logits_from_probabilities, PROBS)
     _check_shape(logits, PROBS, name, PROBS)
     if not logits.isfinite().all():
@@ -157,9 +157,7 @@ def check_logits_from_probabilities(logits_from_probabilities):
             f"{fmt(torch.softmax(PROBS[0], dim=0))}, much flatter. Undo the exp instead: take the log."
         )
     if _constant_per_row(logits + log_probs):
-        raise Wrong(
-            "the sign is flipped: -log(p) gives the most likely class the smallest logit. Return log(p)."
-        )
+        raise Wrong("the sign is flipped: -log(p) gives the most likely class the smallest logit. Return log(p).")
     for base, log_in_base in (("2", PROBS.log2()), ("10", PROBS.log10())):
         if _constant_per_row(logits - log_in_base):
             raise Wrong(

@@ -10,7 +10,7 @@ relative for large values), and for the typical mistakes says which one it is an
 
 import torch
 
-from ._checking import NotAnswered, Wrong, call_answer, fmt, self_check
+from ._checking import NotAnswered, Wrong, answer_name, call_answer, close, fmt, self_check
 
 # Notebook 02's worked example: per-sample losses 1.3951, 7.5357, 2.2155, mean 3.7154.
 LOGITS = torch.tensor([[7.4, 2.8, -0.6, 6.3], [-1.9, 4.2, 3.9, 5.1], [9.3, -5.3, 7.2, -8.4]])  # (3, 4)
@@ -33,13 +33,7 @@ HUGE_BATCH = (torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 500.0, 1000.0]]), torc
 
 def _close(result, expected):
     """Equal to within 1e-6, relative for large values (float32 keeps about 7 significant digits)."""
-    return result.shape == expected.shape and bool(
-        torch.allclose(result.double(), expected.double(), rtol=1e-6, atol=1e-6)
-    )
-
-
-def _name(function):
-    return getattr(function, "__name__", "your function")
+    return close(result, expected, tolerance=1e-6, rtol=1e-6)
 
 
 def _picked(values, target):
@@ -122,7 +116,7 @@ def _explain_mean_loss(result, per_sample, log_probs, target, name, what):
 @self_check
 def check_nll(nll):
     """nll(log_probs, target): the mean over the batch of -log_probs[n, target[n]]."""
-    name = _name(nll)
+    name = answer_name(nll)
     for log_probs, target in ((LOG_PROBS, TARGET), (OTHER_LOG_PROBS, OTHER_TARGET)):
         result = call_answer(nll, log_probs, target)
         per_sample = -_picked(log_probs, target)
@@ -212,7 +206,7 @@ def _explain_lse(result, logits, name):
 @self_check
 def check_stable_logsumexp(stable_logsumexp):
     """stable_logsumexp(logits) for logits (N, C): log sum_j exp(z_j) of each row, (N,), finite for huge logits."""
-    name = _name(stable_logsumexp)
+    name = answer_name(stable_logsumexp)
     _explain_lse(call_answer(stable_logsumexp, SQUARE_LOGITS), SQUARE_LOGITS, name)
 
     for logits, text in (
@@ -258,7 +252,7 @@ def check_stable_logsumexp(stable_logsumexp):
 @self_check
 def check_stable_cross_entropy(stable_cross_entropy):
     """stable_cross_entropy(logits, target): F.cross_entropy's mean, finite for huge logits."""
-    name = _name(stable_cross_entropy)
+    name = answer_name(stable_cross_entropy)
     functional = torch.nn.functional
     result = call_answer(stable_cross_entropy, LOGITS, TARGET)
     per_sample = functional.cross_entropy(LOGITS, TARGET, reduction="none")

@@ -6,8 +6,8 @@ import math
 import ipywidgets as widgets
 import torch
 
+from .._format import fmt
 from ..cross_entropy import cross_entropy
-from ..exercises._checking import fmt
 from ..plots import ValueBars, figure
 from .toolkit import ChartImage, Explorer, Readout, slider, subscript
 

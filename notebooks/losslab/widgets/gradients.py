@@ -5,7 +5,7 @@ import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 
-from ..exercises._checking import fmt
+from .._format import fmt
 from ..gradients import cross_entropy_grad
 from ..plots import ValueBars, figure
 from ..softmax import softmax
