@@ -78,17 +78,24 @@ def answer_name(function):
     return getattr(function, "__name__", "your function")
 
 
-def close(result, expected, tolerance=TOLERANCE, rtol=0.0):
-    """Same shape and values, compared in float64 (a nan never matches)."""
+def close(result, expected, tolerance=TOLERANCE, rtol=0.0, equal_nan=False):
+    """Same shape and values, compared in float64 (a nan matches only with equal_nan)."""
     return result.shape == expected.shape and bool(
-        torch.allclose(result.double(), expected.double(), rtol=rtol, atol=tolerance)
+        torch.allclose(result.double(), expected.double(), rtol=rtol, atol=tolerance, equal_nan=equal_nan)
     )
 
 
-def first_match(result, candidates, tolerance=TOLERANCE, rtol=0.0):
+def first_match(result, candidates, tolerance=TOLERANCE, rtol=0.0, equal_nan=False):
     """The message of the first (wrong value, message) candidate that result equals, or None: how a
     checker names a typical mistake, by computing it and comparing."""
     for value, message in candidates:
-        if close(result, value, tolerance, rtol):
+        if close(result, value, tolerance, rtol, equal_nan):
             return message
     return None
+
+
+def raise_first_match(result, candidates, tolerance=TOLERANCE, rtol=0.0, equal_nan=False):
+    """Raise Wrong naming the first typical mistake (see first_match) that result equals, if any."""
+    message = first_match(result, candidates, tolerance, rtol, equal_nan)
+    if message:
+        raise Wrong(message)

@@ -16,7 +16,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checking import Wrong, answer_name, call_answer, fmt, self_check
+from ._checking import Wrong, answer_name, call_answer, close, fmt, raise_first_match, self_check
 
 # Exercise 1: probabilities strictly inside (0, 1), so every correct formula is finite.
 PROBS = torch.tensor([[0.9, 0.2, 0.6], [0.3, 0.8, 0.05], [0.7, 0.4, 0.99], [0.1, 0.5, 0.85]])  # (4, 3)
@@ -41,11 +41,12 @@ LARGE_LOGITS = torch.tensor([[50.0, -50.0, 0.0], [-50.0, 50.0, 3.0]])  # (2, 3)
 LARGE_LABELS = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])  # (2, 3)
 
 
-def _matches(result, expected, atol=1e-6, rtol=1e-6):
-    """Same shape and values (float64 comparison); equal infinities and nans count as equal."""
-    return result.shape == expected.shape and bool(
-        torch.allclose(result.double(), expected.double(), rtol=rtol, atol=atol, equal_nan=True)
-    )
+# Same shape and values; equal infinities and nans count as equal (some typical mistakes give them).
+TOLERANCES = {"tolerance": 1e-6, "rtol": 1e-6, "equal_nan": True}
+
+
+def _matches(result, expected):
+    return close(result, expected, **TOLERANCES)
 
 
 def _check_shape(result, expected_shape, name, message):
@@ -151,9 +152,7 @@ def check_bce(bce):
             )
         raise Wrong(f"{name} returns {fmt(loss)} for probabilities all strictly inside (0, 1): the loss must be finite")
     if not _matches(loss, expected):
-        for candidate, message in _bce_mistakes(PROBS, LABELS):
-            if _matches(loss, candidate):
-                raise Wrong(message)
+        raise_first_match(loss, _bce_mistakes(PROBS, LABELS), **TOLERANCES)
         raise Wrong(
             f"for the probabilities {fmt(PROBS, '.2f')} and the labels {fmt(LABELS, '.0f')} the mean BCE is "
             f"{fmt(expected)}, you return {fmt(loss)}"
@@ -214,9 +213,7 @@ def check_stable_bce_with_logits(stable_bce_with_logits):
                 "Use max(x, 0) - x * y + log(1 + e^{-|x|})",
             ),
         ]
-        for candidate, message in mistakes:
-            if _matches(losses, candidate):
-                raise Wrong(message)
+        raise_first_match(losses, mistakes, **TOLERANCES)
         row, column = _first_difference(losses, expected)
         raise Wrong(
             f"at x = {fmt(x[row, column], 'g')}, y = {fmt(y[row, column], 'g')} the loss is "
@@ -308,9 +305,7 @@ def check_weighted_bce(weighted_bce):
         expected = F.binary_cross_entropy_with_logits(x, y, pos_weight=POS_WEIGHT, reduction="none")
         if _matches(losses, expected):
             continue
-        for candidate, message in _weighted_mistakes(x, y, POS_WEIGHT):
-            if _matches(losses, candidate):
-                raise Wrong(message)
+        raise_first_match(losses, _weighted_mistakes(x, y, POS_WEIGHT), **TOLERANCES)
         row, column = _first_difference(losses, expected)
         raise Wrong(
             f"at x = {fmt(x[row, column], 'g')}, y = {fmt(y[row, column], 'g')}, pos_weight = "

@@ -222,6 +222,21 @@ def _kl_mistakes(p, q):
     ]
 
 
+def _explain_row_shape(result, name, shape, rows, terms, wanted):
+    """Raise Wrong for a result that is not one value per row of an (N, C) input, saying which sum went wrong."""
+    n_samples, n_classes = shape
+    if result.shape == (n_classes,):
+        raise Wrong(
+            f"{name} returned shape ({n_classes},), one value per class: you summed over dim 0, {rows}; "
+            "sum over dim 1, the classes"
+        )
+    if result.shape == shape:
+        raise Wrong(
+            f"{name} returned the {n_samples} x {n_classes} terms {terms}: sum them over the classes, .sum(dim=1)"
+        )
+    raise Wrong(f"{name} returned shape {tuple(result.shape)}: return {wanted}, shape ({n_samples},)")
+
+
 def _explain_kl(result, p, q, name):
     expected = torch_kl_divergence(Categorical(probs=p), Categorical(probs=q))  # (N,)
     n_samples, n_classes = p.shape
@@ -231,17 +246,7 @@ def _explain_kl(result, p, q, name):
                 f"{name} returned one number for {n_samples} rows: return one KL divergence per row, shape "
                 f"({n_samples},), summing over the classes only (.sum(dim=1); no reduction over the batch)"
             )
-        if result.shape == (n_classes,):
-            raise Wrong(
-                f"{name} returned shape ({n_classes},), one value per class: you summed over dim 0, the rows; "
-                "sum over dim 1, the classes"
-            )
-        if result.shape == p.shape:
-            raise Wrong(
-                f"{name} returned the {n_samples} x {n_classes} terms p log(p / q): sum them over the classes, "
-                ".sum(dim=1)"
-            )
-        raise Wrong(f"{name} returned shape {tuple(result.shape)}: return one value per row, shape ({n_samples},)")
+        _explain_row_shape(result, name, p.shape, "the rows", "p log(p / q)", "one value per row")
     if _same(result, expected):
         return
     mistake = _first_match(result, _kl_mistakes(p, q))
@@ -328,17 +333,7 @@ def _explain_soft(result, logits, target_probs, name):
                 f"{name} returned {what}: return one loss per sample, shape ({n_samples},), as "
                 "reduction='none' does (sum over the classes only)"
             )
-        if result.shape == (n_classes,):
-            raise Wrong(
-                f"{name} returned shape ({n_classes},), one value per class: you summed over dim 0, the batch; "
-                "sum over dim 1, the classes"
-            )
-        if result.shape == logits.shape:
-            raise Wrong(
-                f"{name} returned the {n_samples} x {n_classes} terms -target * log p: sum them over the classes, "
-                ".sum(dim=1)"
-            )
-        raise Wrong(f"{name} returned shape {tuple(result.shape)}: return one loss per sample, shape ({n_samples},)")
+        _explain_row_shape(result, name, logits.shape, "the batch", "-target * log p", "one loss per sample")
     if _same(result, expected):
         return
     mistake = _first_match(result, _soft_mistakes(logits, target_probs))

@@ -13,7 +13,7 @@ sequence output with view instead of permute, ...) says which one it is and how 
 import torch
 import torch.nn.functional as F
 
-from ._checking import Wrong, answer_name, call_answer, close, first_match, fmt, self_check
+from ._checking import Wrong, answer_name, call_answer, close, fmt, raise_first_match, self_check
 
 TOLERANCE = 1e-5  # float32 losses of a few units, summed over a handful of samples
 
@@ -52,13 +52,6 @@ def _scalar(result, name, what):
             "not one loss per sample"
         )
     return result
-
-
-def _raise_first_match(result, candidates):
-    """Raise Wrong with the message of the first (value, message) candidate that result equals."""
-    message = first_match(result, candidates, TOLERANCE)
-    if message:
-        raise Wrong(message)
 
 
 def _is_nan(result):
@@ -136,7 +129,7 @@ def check_weighted_mean_ce(weighted_mean_ce):
         expected = F.cross_entropy(logits, target, weight=weight)
         if close(result, expected, TOLERANCE):
             continue
-        _raise_first_match(result, _weight_candidates(logits, target, weight))
+        raise_first_match(result, _weight_candidates(logits, target, weight), TOLERANCE)
         weighted_sum = (weight[target] * F.cross_entropy(logits, target, reduction="none")).sum()
         raise Wrong(
             f"for the targets {fmt(target, 'd')} and the weights {fmt(weight, 'g')} you return {fmt(result)}; "
@@ -217,7 +210,7 @@ def check_masked_mean_ce(masked_mean_ce):
                 "inverted (it keeps the ignored rows, of which there are none, so 0 / 0). Keep the rows "
                 "with target != ignore_index"
             )
-        _raise_first_match(result, _mask_candidates(logits, target, ignore_index))
+        raise_first_match(result, _mask_candidates(logits, target, ignore_index), TOLERANCE)
         raise Wrong(
             f"for the targets {fmt(target, 'd')} with ignore_index={ignore_index} you return {fmt(result)}; "
             f"PyTorch gives {fmt(expected)}, the mean of the losses of the {int((target != ignore_index).sum())} "
@@ -316,7 +309,7 @@ def check_sequence_ce(sequence_ce):
                 f"{name} returns nan for targets with padding: the positions whose target is -100 must be "
                 "left out (F.cross_entropy does it by default, ignore_index=-100)"
             )
-        _raise_first_match(result, _sequence_candidates(logits, target))
+        raise_first_match(result, _sequence_candidates(logits, target), TOLERANCE)
         raise Wrong(
             f"for logits of shape {tuple(logits.shape)} you return {fmt(result)}; the mean cross-entropy over "
             f"the real tokens is {fmt(expected)}"

@@ -15,7 +15,7 @@ weight of the wrong class, the squared error's gradient) say which one it is and
 import torch
 import torch.nn.functional as F
 
-from ._checking import Wrong, answer_name, call_answer, close, fmt, self_check
+from ._checking import Wrong, answer_name, call_answer, close, fmt, raise_first_match, self_check
 
 # Notebook 02's worked example: N = 3 samples, C = 4 classes (N != C, so dividing by the wrong one shows).
 LOGITS = torch.tensor([[7.4, 2.8, -0.6, 6.3], [-1.9, 4.2, 3.9, 5.1], [9.3, -5.3, 7.2, -8.4]])  # (3, 4)
@@ -137,9 +137,7 @@ def check_ce_gradient(ce_gradient):
                 "log-sum-exp is the softmax itself, so the gradient is (softmax - onehot) / N",
             ),
         ]
-        for wrong, message in mistakes:
-            if _matches(result, wrong):
-                raise Wrong(message)
+        raise_first_match(result, mistakes, tolerance=1e-6, rtol=1e-4)
         _row_differences(result, expected, LOGITS, "(softmax - onehot) / N")
 
     result = call_answer(ce_gradient, HUGE_LOGITS, HUGE_TARGET)
@@ -281,9 +279,7 @@ def check_bce_with_logits_gradient(bce_with_logits_gradient):
             "probability p = sigmoid(x): the chain rule multiplies it by dp/dx = p (1 - p), leaving (sigmoid(x) - y) / N",
         ),
     ]
-    for wrong, message in mistakes:
-        if _matches(result, wrong):
-            raise Wrong(message)
+    raise_first_match(result, mistakes, tolerance=1e-6, rtol=1e-4)
     index = int((result.double() - expected).abs().flatten().argmax())
     row, col = divmod(index, x.shape[1])
     raise Wrong(
