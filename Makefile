@@ -25,7 +25,7 @@ $(STAMP): requirements.txt
 
 lab: $(STAMP)
 	@echo "==> starting JupyterLab on notebooks/ (Ctrl-C to stop)"
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.allow_root=True
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.allow_root=True
 
 test: $(STAMP)
 	@echo "==> running unit, property and notebook-structure tests, then nbval on every notebook"
