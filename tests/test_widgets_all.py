@@ -5,14 +5,22 @@ is covered without being listed here. Each control is set to its extremes, out o
 seeded random values, alone and in combination with the others: no setting raises. Every explorer
 keeps its state to itself (two of them share nothing), updates its chart in place (no new figures, no
 new artists), shows it as a PNG that changes with every control and is byte-identical for the same
-settings, and displays as its box with a text fallback. Its readouts and images are found by walking
-`explorer.widget` (every `ipywidgets.HTML` and `ipywidgets.Image` in it). What each explorer computes
-and shows is tested in its own test_widgets_<module>.py.
+settings, and displays as its box with its chart as a PNG and its settings and readouts as text for
+viewers without a kernel. With `recreate_figure=True` (the baseline `make bench` compares with) it shows
+the same readouts and picture from a new figure per change, leaving none behind. Its readouts and images
+are found by walking `explorer.widget` (every `ipywidgets.HTML` and `ipywidgets.Image` in it). What each
+explorer computes and shows is tested in its own test_widgets_<module>.py.
 """
 
+import base64
+import gc
+import io
 import random
+import re
+import weakref
 
 import ipywidgets as widgets
+import matplotlib.image
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -64,11 +72,36 @@ def test_no_control_setting_raises(explorer_class):
 
 
 @pytest.mark.parametrize("explorer_class", EXPLORERS, ids=lambda cls: cls.__name__)
-def test_displays_as_its_box_with_a_text_fallback_without_a_kernel(explorer_class):
+def test_displays_as_its_box_with_its_chart_and_its_numbers_for_viewers_without_a_kernel(explorer_class):
     explorer = explorer_class()
+    for _ in change_every_control(explorer, random.Random(1)):  # the fallbacks show the current state
+        pass
     bundle = explorer._repr_mimebundle_()
-    assert bundle["text/plain"].startswith(f"{explorer_class.__name__}: {explorer.description}")
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+
+    assert isinstance(bundle["image/png"], str)  # base64 text, as nbformat stores it
+    png = base64.b64decode(bundle["image/png"], validate=True)
+    assert png.startswith(PNG_SIGNATURE) and png == explorer.chart.png
+    assert pixels(png).shape[:2] == (round(explorer.figure.bbox.height), round(explorer.figure.bbox.width))
+
+    text = bundle["text/plain"]
+    assert text.startswith(f"{explorer_class.__name__}: ")
+    assert text.endswith(" (run the notebook to use its controls)")
+    assert "<" not in text and "&" not in text and "  " not in text  # plain text: no HTML, one space at a time
+    for control in explorer.controls():
+        if isinstance(control, widgets.widget_selection._Selection):
+            shown = control.label  # what its button says
+        else:
+            shown = format(control.value, control.readout_format)  # what its slider's readout says
+        assert f"{control.description} = {shown}" in text
+    for readout in readouts(explorer):
+        for number in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", readout):
+            assert number in text
+
+
+def pixels(png):
+    """The PNG decoded to a (height, width, 4) float array."""
+    return matplotlib.image.imread(io.BytesIO(png))
 
 
 def walk(widget):
@@ -207,3 +240,27 @@ def test_image_is_a_png_that_changes_with_every_control_and_is_reproducible(expl
         control.value = value
     assert images(explorer) == initial
     assert images(explorer_class()) == initial
+
+
+@pytest.mark.parametrize("explorer_class", EXPLORERS, ids=lambda cls: cls.__name__)
+def test_the_recreate_figure_baseline_shows_the_same_readouts_and_the_same_picture(explorer_class):
+    """With recreate_figure=True every change makes a new figure and saves it whole: the readouts are the
+    same, the PNG the same size with near-identical pixels (blitting draws the moving artists over the
+    static ones, a full draw by z-order), and no figure is left behind."""
+    figures_before = plt.get_fignums()
+    ours, baseline = explorer_class(), explorer_class(recreate_figure=True)
+    rng = random.Random(2)
+    for _ in range(2):
+        for control, baseline_control in zip(ours.controls(), baseline.controls(), strict=True):
+            old_figure = weakref.ref(baseline.figure)
+            control.value = other_value(control, rng)
+            baseline_control.value = control.value
+            assert baseline.figure is not old_figure()
+            assert readouts(baseline) == readouts(ours)
+            ours_pixels, baseline_pixels = pixels(ours.chart.png), pixels(baseline.chart.png)
+            assert baseline_pixels.shape == ours_pixels.shape
+            different = (abs(baseline_pixels - ours_pixels).max(axis=2) > 0.1).mean()
+            assert different < 0.01, f"{different:.2%} of the pixels differ after {control.description} changed"
+    gc.collect()
+    assert old_figure() is None, "the replaced figure is still referenced"
+    assert plt.get_fignums() == figures_before

@@ -14,14 +14,9 @@ import torch.nn.functional as F
 import traitlets
 
 import losslab
-from losslab.widgets.binary import (
-    LABELS,
-    LOSS_MAX,
-    BinaryCrossEntropyExplorer,
-    bce_with_logits_losses,
-    label_selector,
-    number,
-)
+from losslab._format import fmt
+from losslab.widgets.binary import LOSS_MAX, BinaryCrossEntropyExplorer, bce_with_logits_losses
+from losslab.widgets.toolkit import SOFT_LABELS, label_selector
 
 
 def readout_numbers(explorer):
@@ -97,7 +92,7 @@ def test_readout_and_curve_follow_the_controls(logit, label, pos_weight):
         "y": f"{label:g}",
         "pos_weight": f"{pos_weight:.1f}",
         "loss": f"{loss:.4f}",
-        "slope": number(slope),
+        "slope": fmt(slope),
     }
     torch.testing.assert_close(explorer.loss, loss, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(explorer.slope, slope, rtol=1e-6, atol=1e-6)
@@ -120,7 +115,7 @@ def test_readout_and_curve_follow_the_controls(logit, label, pos_weight):
 
 def test_the_slope_is_sigmoid_minus_label_without_pos_weight():
     explorer = BinaryCrossEntropyExplorer()
-    for logit, label in itertools.product((-6.0, -0.5, 0.0, 3.3), LABELS):
+    for logit, label in itertools.product((-6.0, -0.5, 0.0, 3.3), SOFT_LABELS):
         set_controls(explorer, logit, label, 1.0)
         expected = torch.sigmoid(torch.tensor(logit)) - label  # notebook 04
         torch.testing.assert_close(explorer.slope, expected, rtol=0, atol=1e-6)
@@ -143,7 +138,7 @@ def test_the_chart_keeps_fixed_axes():
     assert limits[1] == (0.0, LOSS_MAX)
 
 
-EXTREMES = list(itertools.product((-10.0, 10.0), LABELS, (0.1, 10.0)))
+EXTREMES = list(itertools.product((-10.0, 10.0), SOFT_LABELS, (0.1, 10.0)))
 
 
 def test_extreme_settings_give_finite_numbers_and_no_negative_zero():
@@ -188,10 +183,9 @@ def test_construction_refuses_a_label_outside_the_choices():
         BinaryCrossEntropyExplorer(label=2)
 
 
-def test_losses_helper_matches_losslab_and_number_never_prints_negative_zero():
+def test_losses_helper_matches_losslab():
     logits = torch.tensor([-3.0, 0.0, 2.0])
     expected = losslab.binary_cross_entropy_with_logits(
         logits, torch.full_like(logits, 0.25), reduction="none", pos_weight=torch.tensor(2.0)
     )
     assert torch.equal(bce_with_logits_losses(logits, 0.25, 2.0), expected)
-    assert number(-0.00001) == "0.0000" and number(-0.5) == "-0.5000" and number(torch.tensor(0.12345)) == "0.1235"

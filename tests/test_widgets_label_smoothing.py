@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import losslab
 from explorers import readout_numbers
 from losslab.label_smoothing import optimal_logit_gap
-from losslab.widgets.label_smoothing import MAX_CLASSES, NO_MINIMUM, LabelSmoothingExplorer, readout_parts
+from losslab.widgets.label_smoothing import MAX_CLASSES, NO_MINIMUM, LabelSmoothingExplorer, smoothing_parts
 
 
 def set_controls(explorer, alpha, n_classes):
@@ -151,13 +151,13 @@ def test_axes_keep_fixed_limits():
     assert [ax.get_ylim() for ax in explorer.figure.axes] == [(0.0, 1.15), (0.0, 3.5)]
 
 
-def test_readout_parts_have_four_decimals_and_words_instead_of_inf():
+def test_smoothing_parts_have_four_decimals_and_words_instead_of_inf():
     q = torch.tensor([0.92, 0.02, 0.02, 0.02, 0.02])
-    assert readout_parts(q, math.log(46), 0.38967) == [
+    assert smoothing_parts(q, math.log(46), 0.38967) == [
         "q_true = 0.9200",
         "q_other = 0.0200",
         "optimal gap g* = 3.8286",
         "loss at g* = 0.3897",
     ]
-    assert readout_parts(q, -1e-9, 1.0)[2] == "optimal gap g* = 0.0000"
-    assert readout_parts(torch.tensor([1.0, 0.0]), math.inf, None)[2].startswith("optimal gap: none")
+    assert smoothing_parts(q, -1e-9, 1.0)[2] == "optimal gap g* = 0.0000"
+    assert smoothing_parts(torch.tensor([1.0, 0.0]), math.inf, None)[2].startswith("optimal gap: none")

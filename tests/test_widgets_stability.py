@@ -11,7 +11,8 @@ import re
 import pytest
 import torch
 
-from losslab.widgets.stability import StabilityExplorer, number, vector
+from losslab._format import fmt
+from losslab.widgets.stability import StabilityExplorer
 
 BASE = torch.tensor([1.0, 0.0, -1.0])  # float32
 
@@ -66,8 +67,8 @@ def test_readout_and_attributes_follow_the_slider_and_equal_torch(scale):
     # losslab's softmax and PyTorch's differ in the last bit of some gradients, never in where they break
     torch.testing.assert_close(explorer.naive_grad, naive_grad, rtol=1e-6, atol=1e-6, equal_nan=True)
     torch.testing.assert_close(explorer.stable_grad, stable_grad, rtol=1e-6, atol=1e-6)
-    assert shown(explorer) == {"naive": number(naive), "stable": f"{stable:.4f}"}
-    assert shown_gradients(explorer) == {"naive": vector(naive_grad), "stable": vector(stable_grad)}
+    assert shown(explorer) == {"naive": fmt(naive), "stable": f"{stable:.4f}"}
+    assert shown_gradients(explorer) == {"naive": fmt(naive_grad), "stable": fmt(stable_grad)}
     assert f"s = {scale:.0f}" in explorer.readout.value
 
 
@@ -164,8 +165,9 @@ def test_bad_arguments_are_refused_at_construction(kwargs, problem):
         StabilityExplorer(**kwargs)
 
 
-def test_number_and_vector_formatting():
-    assert [number(v) for v in (math.inf, -math.inf, math.nan, -0.0, -1e-9, 2.5)] == [
+def test_the_readouts_write_inf_and_nan_as_words_and_never_negative_zero():
+    """What the readouts rely on `fmt` for, at the settings where the naive side breaks."""
+    assert [fmt(v) for v in (math.inf, -math.inf, math.nan, -0.0, -1e-9, 2.5)] == [
         "inf",
         "-inf",
         "nan",
@@ -173,5 +175,5 @@ def test_number_and_vector_formatting():
         "0.0000",
         "2.5000",
     ]
-    assert vector(torch.tensor([-0.0, 1.0, math.nan])) == "[0.0000, 1.0000, nan]"
-    assert vector(torch.tensor([52.0, 0.0, -52.0]), ".0f") == "[52, 0, -52]"
+    assert fmt(torch.tensor([-0.0, 1.0, math.nan])) == "[0.0000, 1.0000, nan]"
+    assert fmt(torch.tensor([52.0, 0.0, -52.0]), ".0f") == "[52, 0, -52]"

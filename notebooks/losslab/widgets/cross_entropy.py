@@ -4,13 +4,12 @@ The readout is computed in float64, so it shows what float32 hides: the loss of 
 confident prediction gets very small but never reaches 0.
 """
 
-import ipywidgets as widgets
 import torch
 
 from ..cross_entropy import cross_entropy
 from ..plots import MarkedCurve, ProbabilityBars, figure
 from ..softmax import log_softmax
-from .toolkit import ChartImage, Explorer, LogitPanel, Readout, TargetSelector, subscript
+from .toolkit import Explorer, LogitPanel, TargetSelector, subscript
 
 TARGET_COLOR = "C3"
 OTHER_COLOR = "C0"
@@ -45,21 +44,24 @@ class CrossEntropyExplorer(Explorer):
 
     description = "logit sliders and a target class with the probability bars and the loss -log p_y"
 
-    def __init__(self, logits=(7.4, 2.8, -0.6, 6.3), target=3, bound=10.0):
+    def __init__(self, logits=(7.4, 2.8, -0.6, 6.3), target=3, bound=10.0, *, recreate_figure=False):
         self.logit_panel = LogitPanel(logits, bound=bound)
         self.logit_sliders = self.logit_panel.sliders
-        n_classes = len(self.logit_sliders)
-        self.target_selector = TargetSelector(n_classes, value=target)
+        self.target_selector = TargetSelector(len(self.logit_sliders), value=target)
+        self.bound = bound
+        self.grid = torch.linspace(-bound, bound, CURVE_POINTS, dtype=torch.float64)  # (G,) target logits
+        super().__init__([self.logit_panel.widget, self.target_selector.widget], recreate_figure=recreate_figure)
 
-        self.figure = figure(figsize=(6.6, 2.4), dpi=80)
-        ax_probs, ax_loss = self.figure.subplots(1, 2, width_ratios=(1.0, 1.25))
+    def _make_chart(self):
+        n_classes, bound = len(self.logit_sliders), self.bound
+        fig = figure(figsize=(6.6, 2.4), dpi=80)
+        ax_probs, ax_loss = fig.subplots(1, 2, width_ratios=(1.0, 1.25))
         self.bars = ProbabilityBars(
             ax_probs, [0.0] * n_classes, tick_labels=[f"p{subscript(i)}" for i in range(n_classes)]
         )
         ax_probs.set_ylabel("probability")
         ax_probs.set_title("softmax(z), target in red", fontsize="medium")
 
-        self.grid = torch.linspace(-bound, bound, CURVE_POINTS, dtype=torch.float64)  # (G,) target logits
         # The largest loss on the grid: the target logit at -bound, every other logit at +bound.
         max_loss = 2 * bound + torch.log(torch.tensor(n_classes - 1.0)).item()
         ax_loss.axhline(0.0, color="0.5", linestyle=":", linewidth=1)
@@ -80,38 +82,27 @@ class CrossEntropyExplorer(Explorer):
         ax_loss.spines[["top", "right"]].set_visible(False)
         ax_loss.set_xlabel("target logit z_y")
         ax_loss.set_title("−log p_y against z_y, others fixed", fontsize="medium")
-        self.figure.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.88, wspace=0.3)
-        moving = [*self.bars.artists, *self.curve.artists]
-        self.chart = ChartImage(self.figure, moving=moving)  # bar and label colours move too: they mark the target
-        self.image = self.chart.widget
-        self.readout = Readout()
+        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.88, wspace=0.3)
+        return fig, [*self.bars.artists, *self.curve.artists]  # bar and label colours move too: they mark the target
 
-        controls = widgets.VBox([self.logit_panel.widget, self.target_selector.widget])
-        self.widget = widgets.VBox([widgets.HBox([controls, self.image]), self.readout.widget])
+    def compute(self):
+        self.logits = self.logit_panel.logits()  # (C,) float32
+        self.target = self.target_selector.value
+        target_index = torch.tensor(self.target)
+        self.probabilities = torch.softmax(self.logits.double(), dim=0)  # (C,) float64
+        self.loss = cross_entropy(self.logits.double(), target_index)  # 0-d float64: -log p_y
+        self.loss_float32 = cross_entropy(self.logits, target_index)  # the same loss as float32 computes it
+        self.curve_losses = loss_curve(self.logits, self.target, self.grid)  # (G,) float64
 
-        self.probabilities = None  # (C,) float64 tensor, set by update()
-        self.loss = None  # 0-d float64 tensor: -log p_y
-        self.loss_float32 = None  # 0-d float32 tensor: the same loss as float32 computes it
-        self.logit_panel.observe(self.update)
-        self.target_selector.observe(self.update)
-        self.update()
-
-    def update(self, change=None):
-        """Recompute the probabilities, the loss and the curve from the controls; refresh chart and readout."""
-        logits = self.logit_panel.logits()  # (C,) float32
-        target = self.target_selector.value
-        target_index = torch.tensor(target)
-        self.probabilities = torch.softmax(logits.double(), dim=0)  # (C,)
-        self.loss = cross_entropy(logits.double(), target_index)
-        self.loss_float32 = cross_entropy(logits, target_index)
-
+    def draw(self):
         self.bars.update(self.probabilities)
         for i, (bar, label) in enumerate(zip(self.bars.bars, self.bars.labels, strict=True)):
-            bar.set_color(TARGET_COLOR if i == target else OTHER_COLOR)
-            label.set_color(TARGET_COLOR if i == target else "black")  # marks the target when its bar is 0
-        self.curve.update(y=loss_curve(logits, target, self.grid), point=(logits[target], self.loss))
-        self.chart.refresh()
-        self.readout.show(loss_parts(self.probabilities[target], target, self.loss, self.loss_float32))
+            bar.set_color(TARGET_COLOR if i == self.target else OTHER_COLOR)
+            label.set_color(TARGET_COLOR if i == self.target else "black")  # marks the target when its bar is 0
+        self.curve.update(y=self.curve_losses, point=(self.logits[self.target], self.loss))
+
+    def readout_parts(self):
+        return loss_parts(self.probabilities[self.target], self.target, self.loss, self.loss_float32)
 
 
 def loss_parts(target_probability, target, loss, loss_float32):

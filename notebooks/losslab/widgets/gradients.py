@@ -1,7 +1,6 @@
 """Notebook 04's gradient explorer: logit sliders and a target class -> the gradient of the cross-entropy
 w.r.t. the logits, derived by hand (softmax(z) - onehot(y)) and computed by autograd, side by side."""
 
-import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 
@@ -9,7 +8,7 @@ from .._format import fmt
 from ..gradients import cross_entropy_grad
 from ..plots import ValueBars, figure
 from ..softmax import softmax
-from .toolkit import ChartImage, Explorer, LogitPanel, Readout, TargetSelector, subscript
+from .toolkit import Explorer, LogitPanel, TargetSelector, subscript
 
 COLORS = {"hand": "C0", "autograd": "C2", "target": "C3"}  # the target class's bar stands out in both charts
 
@@ -23,14 +22,16 @@ class GradientExplorer(Explorer):
 
     description = "logit sliders and a target class with the bars of dL/dz = softmax(z) - y, by hand and by autograd"
 
-    def __init__(self, logits=(2.0, 1.0, 0.1, -1.0), target=0):
+    def __init__(self, logits=(2.0, 1.0, 0.1, -1.0), target=0, *, recreate_figure=False):
         self.logit_panel = LogitPanel(logits)
         self.logit_sliders = self.logit_panel.sliders
-        n_classes = len(self.logit_sliders)
-        self.target_selector = TargetSelector(n_classes, value=target)
+        self.target_selector = TargetSelector(len(self.logit_sliders), value=target)
+        super().__init__([self.logit_panel.widget, self.target_selector.widget], recreate_figure=recreate_figure)
 
-        self.figure = figure(figsize=(6.0, 2.4), dpi=90)
-        ax_hand, ax_autograd = self.figure.subplots(1, 2)
+    def _make_chart(self):
+        n_classes = len(self.logit_sliders)
+        fig = figure(figsize=(6.0, 2.4), dpi=90)
+        ax_hand, ax_autograd = fig.subplots(1, 2)
         tick_labels = [f"z{subscript(i)}" for i in range(n_classes)]
         zeros = [0.0] * n_classes
         self.hand_bars = ValueBars(ax_hand, zeros, tick_labels, 2, COLORS["hand"], yticks=[-1.0, 0.0, 1.0])
@@ -38,39 +39,31 @@ class GradientExplorer(Explorer):
         ax_hand.set_title("by hand: softmax(z) − y", fontsize="medium")
         ax_autograd.set_title("autograd: ∂L/∂z", fontsize="medium")
         ax_hand.set_ylabel("∂L/∂z")
-        self.figure.subplots_adjust(left=0.11, right=0.98, bottom=0.12, top=0.86, wspace=0.25)
-        self.chart = ChartImage(self.figure, moving=[*self.hand_bars.artists, *self.autograd_bars.artists])
-        self.image = self.chart.widget
-        self.readout = Readout()
+        fig.subplots_adjust(left=0.11, right=0.98, bottom=0.12, top=0.86, wspace=0.25)
+        return fig, [*self.hand_bars.artists, *self.autograd_bars.artists]
 
-        controls = widgets.VBox([self.logit_panel.widget, self.target_selector.widget])
-        self.widget = widgets.VBox([widgets.HBox([controls, self.image]), self.readout.widget])
-
-        # Set by update(): (C,) float64 tensors, and the loss as a float.
-        self.probabilities = self.gradient = self.autograd_gradient = self.loss = None
-        self.logit_panel.observe(self.update)
-        self.target_selector.observe(self.update)
-        self.update()
-
-    def update(self, change=None):
-        """Recompute both gradients from the controls and refresh the chart and the readout."""
+    def compute(self):
         logits = self.logit_panel.logits().double()  # (C,)
-        target = torch.tensor(self.target_selector.value)  # (): a class index
-        self.probabilities = softmax(logits, dim=0)
+        self.target = self.target_selector.value
+        target = torch.tensor(self.target)  # (): a class index
+        self.probabilities = softmax(logits, dim=0)  # (C,)
         self.gradient = cross_entropy_grad(logits, target)  # softmax(z) - onehot(y), derived by hand
         leaf = logits.clone().requires_grad_(True)
         loss = F.cross_entropy(leaf, target)  # PyTorch's own loss, differentiated by autograd
         (self.autograd_gradient,) = torch.autograd.grad(loss, leaf)
         self.loss = float(loss.detach())
+
+    def draw(self):
         for bars, values, color in (
             (self.hand_bars, self.gradient, COLORS["hand"]),
             (self.autograd_bars, self.autograd_gradient, COLORS["autograd"]),
         ):
             bars.update(values)
             for i, bar in enumerate(bars.bars):
-                bar.set_color(COLORS["target"] if i == self.target_selector.value else color)
-        self.chart.refresh()
-        self.readout.show(gradient_parts(self.gradient, self.autograd_gradient, self.loss))
+                bar.set_color(COLORS["target"] if i == self.target else color)
+
+    def readout_parts(self):
+        return gradient_parts(self.gradient, self.autograd_gradient, self.loss)
 
 
 def gradient_parts(gradient, autograd_gradient, loss):

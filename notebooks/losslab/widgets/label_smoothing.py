@@ -6,9 +6,10 @@ import math
 import ipywidgets as widgets
 import torch
 
+from .._format import fmt
 from ..label_smoothing import loss_along_gap, optimal_logit_gap, smooth_targets
 from ..plots import MarkedCurve, ProbabilityBars, figure
-from .toolkit import SLIDER_LAYOUT, SLIDER_STYLE, ChartImage, Explorer, Readout, slider
+from .toolkit import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, alpha_slider
 
 MAX_CLASSES = 10
 GAP_RANGE = (-2.0, 10.0)  # g* <= 6.9 for every alpha >= 0.01 and C <= 10: the minimum stays in view
@@ -22,8 +23,8 @@ class LabelSmoothingExplorer(Explorer):
 
     description = "alpha and C sliders with the smoothed target q and the loss against the logit gap"
 
-    def __init__(self, alpha=0.1, num_classes=5, gaps=None):
-        self.alpha = slider("smoothing α", alpha, 0.0, 1.0, 0.01, "losslab-alpha")
+    def __init__(self, alpha=0.1, num_classes=5, gaps=None, *, recreate_figure=False):
+        self.alpha = alpha_slider(alpha)
         self.classes = widgets.IntSlider(
             value=num_classes,
             min=2,
@@ -35,32 +36,22 @@ class LabelSmoothingExplorer(Explorer):
         )
         self.classes.add_class("losslab-classes")
         self.gaps = torch.linspace(*GAP_RANGE, 241, dtype=torch.float64) if gaps is None else torch.as_tensor(gaps)
+        super().__init__([self.alpha, self.classes], recreate_figure=recreate_figure)
 
-        self.figure = figure(figsize=(6.6, 2.4), dpi=85)
-        bars_ax, curve_ax = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
+    def _layout(self, controls):
+        return widgets.VBox([widgets.VBox(controls), self.image, self.readout.widget])
+
+    def _make_chart(self):
+        fig = figure(figsize=(6.6, 2.4), dpi=85)
+        bars_ax, curve_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
         self._draw_bars(bars_ax)
         self._draw_curve(curve_ax)
-        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.88, wspace=0.3)
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.88, wspace=0.3)
         moving = [*self.bars.artists, *self.class_labels, self.uniform_line, *self.curve.artists]
-        moving += [self.reference.line, self.optimum_line, self.no_minimum_text]
-        self.chart = ChartImage(self.figure, moving=moving)
-        self.image = self.chart.widget
-        self.readout = Readout()
-
-        controls = widgets.VBox([self.alpha, self.classes])
-        self.widget = widgets.VBox([controls, self.image, self.readout.widget])
-
-        # Set by update():
-        self.smoothed_target = None  # (C,) float64 tensor: q for the true class 0
-        self.optimal_gap = None  # float; inf when alpha = 0 (no minimum)
-        self.loss_at_optimum = None  # float; None when alpha = 0
-        self.losses = None  # (G,) float64 tensor: the loss at every gap in self.gaps
-        self.alpha.observe(self.update, names="value")
-        self.classes.observe(self.update, names="value")
-        self.update()
+        return fig, [*moving, self.reference.line, self.optimum_line, self.no_minimum_text]
 
     def _draw_bars(self, ax):
-        # Bars for the largest C; update() hides those beyond the current C, so the axes never change.
+        # Bars for the largest C; draw() hides those beyond the current C, so the axes never change.
         self.bars = ProbabilityBars(ax, [0.0] * MAX_CLASSES, decimals=2)
         self.bars.bars[0].set_color("C3")  # the true class
         ax.set_xticks([])
@@ -91,24 +82,26 @@ class LabelSmoothingExplorer(Explorer):
         ax.legend(loc="lower left", fontsize="small", frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
 
-    def update(self, change=None):
-        """Recompute q, the loss curve and its minimum from the controls; refresh the chart and the readout."""
+    def compute(self):
         alpha, n_classes = float(self.alpha.value), int(self.classes.value)
-        self.smoothed_target = smooth_targets(torch.tensor(0), n_classes, alpha, dtype=torch.float64)  # (C,)
-        self.losses = loss_along_gap(self.gaps, alpha, n_classes)  # (G,)
-        self.optimal_gap = optimal_logit_gap(alpha, n_classes)
+        self.smoothed_target = smooth_targets(torch.tensor(0), n_classes, alpha, dtype=torch.float64)  # (C,): q
+        self.losses = loss_along_gap(self.gaps, alpha, n_classes)  # (G,) float64: the loss at every gap
+        self.reference_losses = loss_along_gap(self.gaps, 0.0, n_classes)  # (G,): the same without smoothing
+        self.optimal_gap = optimal_logit_gap(alpha, n_classes)  # inf when alpha = 0 (no minimum)
         has_minimum = math.isfinite(self.optimal_gap)
         self.loss_at_optimum = float(loss_along_gap([self.optimal_gap], alpha, n_classes)[0]) if has_minimum else None
 
-        heights = self.smoothed_target.tolist() + [0.0] * (MAX_CLASSES - n_classes)
-        self.bars.update(heights)
+    def draw(self):
+        n_classes = len(self.smoothed_target)
+        has_minimum = math.isfinite(self.optimal_gap)
+        self.bars.update(self.smoothed_target.tolist() + [0.0] * (MAX_CLASSES - n_classes))
         for c in range(MAX_CLASSES):
             for artist in (self.bars.bars[c], self.class_labels[c]):
                 artist.set_visible(c < n_classes)
             self.bars.labels[c].set_visible(c < 2)  # every other class has class 1's value: one label says it
         self.uniform_line.set_data([-0.5, n_classes - 0.5], [1 / n_classes] * 2)
 
-        self.reference.update(y=loss_along_gap(self.gaps, 0.0, n_classes).numpy())
+        self.reference.update(y=self.reference_losses.numpy())
         self.curve.update(y=self.losses.numpy())
         self.curve.marker.set_visible(has_minimum)
         self.optimum_line.set_visible(has_minimum)
@@ -116,16 +109,16 @@ class LabelSmoothingExplorer(Explorer):
         if has_minimum:
             self.curve.update(point=(self.optimal_gap, self.loss_at_optimum))
             self.optimum_line.set_xdata([self.optimal_gap] * 2)
-        self.chart.refresh()
-        self.readout.show(readout_parts(self.smoothed_target, self.optimal_gap, self.loss_at_optimum))
+
+    def readout_parts(self):
+        return smoothing_parts(self.smoothed_target, self.optimal_gap, self.loss_at_optimum)
 
 
-def readout_parts(smoothed_target, optimal_gap, loss_at_optimum):
+def smoothing_parts(smoothed_target, optimal_gap, loss_at_optimum):
     """['q_true = 0.9200', 'q_other = 0.0200', 'optimal gap g* = 3.8286', 'loss at g* = 0.3897']: 4 decimals;
     without a minimum (alpha = 0) words instead of inf."""
     parts = [f"q_true = {float(smoothed_target[0]):.4f}", f"q_other = {float(smoothed_target[1]):.4f}"]
     if math.isfinite(optimal_gap):
-        gap = f"{optimal_gap:.4f}"
-        gap = gap.lstrip("-") if float(gap) == 0 else gap  # never "-0.0000"
+        gap = fmt(torch.tensor(optimal_gap, dtype=torch.float64))  # a Python float would be rounded to float32
         return [*parts, f"optimal gap g* = {gap}", f"loss at g* = {loss_at_optimum:.4f}"]
     return [*parts, "optimal gap: none, " + NO_MINIMUM, "the loss only approaches 0 as g → ∞"]

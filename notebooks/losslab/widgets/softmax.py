@@ -1,10 +1,8 @@
 """Notebook 01's softmax explorer: logit sliders and a temperature slider -> softmax(z / T)."""
 
-import ipywidgets as widgets
-
 from ..plots import ProbabilityBars, figure
 from ..softmax import softmax
-from .toolkit import ChartImage, Explorer, LogitPanel, Readout, slider, subscript
+from .toolkit import Explorer, LogitPanel, slider, subscript
 
 
 class SoftmaxExplorer(Explorer):
@@ -12,38 +10,42 @@ class SoftmaxExplorer(Explorer):
 
     description = "logit and temperature sliders with the bars of softmax(z / T)"
 
-    def __init__(self, logits=(2.0, 1.0, 0.1, -1.0), temperature=1.0, min_temperature=0.1, max_temperature=5.0):
+    def __init__(
+        self,
+        logits=(2.0, 1.0, 0.1, -1.0),
+        temperature=1.0,
+        min_temperature=0.1,
+        max_temperature=5.0,
+        *,
+        recreate_figure=False,
+    ):
         if not min_temperature > 0:
             raise ValueError(f"min_temperature must be > 0 (softmax(z / T) divides by T), got {min_temperature}")
         self.logit_panel = LogitPanel(logits)
         self.logit_sliders = self.logit_panel.sliders
-        self.temperature = slider("temperature T", temperature, min_temperature, max_temperature, 0.05, "losslab-temperature")
+        self.temperature = slider(
+            "temperature T", temperature, min_temperature, max_temperature, 0.05, "losslab-temperature"
+        )
+        super().__init__([self.logit_panel.widget, self.temperature], recreate_figure=recreate_figure)
 
+    def _make_chart(self):
         n_classes = len(self.logit_sliders)
-        self.figure = figure(figsize=(3.4, 2.3), dpi=90)
-        ax = self.figure.add_subplot()
+        fig = figure(figsize=(3.4, 2.3), dpi=90)
+        ax = fig.add_subplot()
         self.bars = ProbabilityBars(ax, [0.0] * n_classes, tick_labels=[f"p{subscript(i)}" for i in range(n_classes)])
         ax.set_ylabel("probability")
         ax.set_title("softmax(z / T)")
-        self.figure.subplots_adjust(left=0.2, right=0.97, bottom=0.12, top=0.88)
-        self.chart = ChartImage(self.figure, moving=self.bars.artists)
-        self.image = self.chart.widget
-        self.readout = Readout()
+        fig.subplots_adjust(left=0.2, right=0.97, bottom=0.12, top=0.88)
+        return fig, self.bars.artists
 
-        controls = widgets.VBox([self.logit_panel.widget, self.temperature])
-        self.widget = widgets.VBox([widgets.HBox([controls, self.image]), self.readout.widget])
-
-        self.probabilities = None  # (C,) tensor, set by update()
-        self.logit_panel.observe(self.update)
-        self.temperature.observe(self.update, names="value")
-        self.update()
-
-    def update(self, change=None):
-        """Recompute softmax(z / T) from the sliders and refresh the chart and the readout."""
+    def compute(self):
         self.probabilities = softmax(self.logit_panel.logits() / self.temperature.value, dim=0)  # (C,)
+
+    def draw(self):
         self.bars.update(self.probabilities)
-        self.chart.refresh()
-        self.readout.show(probability_parts(self.probabilities))
+
+    def readout_parts(self):
+        return probability_parts(self.probabilities)
 
 
 def probability_parts(probs):

@@ -1,12 +1,15 @@
 """Notebook 03's stability explorer: scale the logits s·z and watch -log(softmax(z))[y] break while
 -log_softmax(z)[y] does not. Everything is computed in float32, the dtype of most training runs."""
 
+import math
+
 import ipywidgets as widgets
 import torch
 
+from .._format import fmt
 from ..plots import MarkedCurve, figure
 from ..softmax import log_softmax, softmax
-from .toolkit import ChartImage, Explorer, Readout, slider, subscript
+from .toolkit import Explorer, Readout, slider, subscript
 
 BASE_LOGITS = (1.0, 0.0, -1.0)
 TARGET = 2
@@ -37,16 +40,6 @@ def first_scale(scales, flags):
     return int(scales[flags][0]) if flags.any() else None
 
 
-def number(value, spec=".4f"):
-    """A float as text with fixed decimals: 'inf', '-inf' and 'nan' as such, never '-0.0000'."""
-    text = format(float(value), spec)
-    return text.lstrip("-") if text.lstrip("-").strip("0.") == "" else text
-
-
-def vector(values, spec=".4f"):
-    return "[" + ", ".join(number(v, spec) for v in values.tolist()) + "]"
-
-
 class StabilityExplorer(Explorer):
     """A scale slider s; the loss -log p[y] of the logits s·z computed naively, log(softmax), and stably,
     log_softmax, side by side, with both curves over s and the naive one's break point."""
@@ -56,7 +49,9 @@ class StabilityExplorer(Explorer):
         "log_softmax loss side by side, in float32"
     )
 
-    def __init__(self, base_logits=BASE_LOGITS, target=TARGET, scale=10.0, max_scale=MAX_SCALE):
+    def __init__(
+        self, base_logits=BASE_LOGITS, target=TARGET, scale=10.0, max_scale=MAX_SCALE, *, recreate_figure=False
+    ):
         self.base_logits = torch.tensor(base_logits, dtype=torch.float32)  # (C,)
         if self.base_logits.dim() != 1 or len(self.base_logits) < 2 or not self.base_logits.isfinite().all():
             raise ValueError(f"base_logits must be at least two finite numbers, one per class, got {base_logits}")
@@ -75,19 +70,17 @@ class StabilityExplorer(Explorer):
         self.stable_curve = stable_losses(grid, target)  # (S,)
         self.break_scale = first_scale(self.scales, ~self.naive_curve.isfinite())  # naive loss inf or nan
         self.gradient_break_scale = first_scale(self.scales, ~naive_grads.isfinite().all(dim=1))  # naive gradient
-
-        self.figure = figure(figsize=(4.6, 2.9), dpi=90)
-        ax = self.figure.add_subplot()
-        self._draw_static(ax)
-        self.chart = ChartImage(self.figure, moving=[self.stable.marker, self.naive.marker])
-        self.image = self.chart.widget
-        self.readout = Readout()
         self.gradient_readout = Readout("losslab-gradient-readout")
-        self.widget = widgets.VBox([self.scale, self.image, self.readout.widget, self.gradient_readout.widget])
+        super().__init__([self.scale], recreate_figure=recreate_figure)
 
-        self.logits = self.naive_loss = self.stable_loss = self.naive_grad = self.stable_grad = None  # set by update()
-        self.scale.observe(self.update, names="value")
-        self.update()
+    def _layout(self, controls):
+        return widgets.VBox([*controls, self.image, self.readout.widget, self.gradient_readout.widget])
+
+    def _make_chart(self):
+        fig = figure(figsize=(4.6, 2.9), dpi=90)
+        self._draw_static(fig.add_subplot())
+        fig.subplots_adjust(left=0.15, right=0.97, bottom=0.17, top=0.92)
+        return fig, [self.stable.marker, self.naive.marker]
 
     def _draw_static(self, ax):
         finite = self.naive_curve.isfinite()
@@ -141,34 +134,32 @@ class StabilityExplorer(Explorer):
         ax.set_title("float32", fontsize="small", loc="right")
         ax.legend(loc="upper left", fontsize="small", frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
-        self.figure.subplots_adjust(left=0.15, right=0.97, bottom=0.17, top=0.92)
 
-    def update(self, change=None):
-        """Recompute both losses and gradients at the slider's scale; move the markers; refresh the readouts."""
-        scale = self.scale.value
-        self.logits = scale * self.base_logits  # (C,), float32
+    def compute(self):
+        self.logits = self.scale.value * self.base_logits  # (C,), float32
         naive_loss, self.naive_grad = losses_and_gradients(naive_losses, self.logits, self.target)
         stable_loss, self.stable_grad = losses_and_gradients(stable_losses, self.logits, self.target)
         self.naive_loss, self.stable_loss = float(naive_loss), float(stable_loss)
+
+    def draw(self):
+        scale = self.scale.value
         self.stable.update(point=(scale, self.stable_loss))
-        if naive_loss.isfinite():
+        if math.isfinite(self.naive_loss):
             self.naive.update(point=(scale, self.naive_loss))
         else:
             self.naive.marker.set_data([], [])  # off the chart: the readout says inf
-        self.chart.refresh()
+
+    def readout_parts(self):
         y = subscript(self.target)
-        self.readout.show(
-            [
-                f"s = {scale:.0f}",
-                f"z = {vector(self.logits, '.0f')}",
-                f"naive −log(softmax(z)){y} = {number(self.naive_loss)}",
-                f"stable −log_softmax(z){y} = {number(self.stable_loss)}",
-            ]
-        )
+        return [
+            f"s = {self.scale.value:.0f}",
+            f"z = {fmt(self.logits, '.0f')}",
+            f"naive −log(softmax(z)){y} = {fmt(self.naive_loss)}",
+            f"stable −log_softmax(z){y} = {fmt(self.stable_loss)}",
+        ]
+
+    def show_readouts(self):
+        super().show_readouts()
         self.gradient_readout.show(
-            [
-                "gradient ∂loss/∂z",
-                f"naive {vector(self.naive_grad)}",
-                f"stable {vector(self.stable_grad)}",
-            ]
+            ["gradient ∂loss/∂z", f"naive {fmt(self.naive_grad)}", f"stable {fmt(self.stable_grad)}"]
         )

@@ -1,17 +1,24 @@
-"""The parts every explorer is built from: labelled controls, a readout, an in-place chart image,
-and the `Explorer` base class that displays them.
+"""The parts every explorer is built from: labelled controls (logit panel, target and label selectors,
+alpha and pos_weight sliders), a readout, an in-place chart image, and the `Explorer` base class that
+runs their update cycle and displays them.
 
 Controls carry a CSS class ("losslab-...") so browser tests can find them.
 """
 
+import base64
+import html
+import re
+
 import ipywidgets as widgets
 import torch
 
-from ..plots import FastPNG
+from ..plots import FastPNG, png_bytes
 
 SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SLIDER_STYLE = {"description_width": "100px"}
 SLIDER_LAYOUT = {"width": "330px"}
+SOFT_LABELS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the two hard labels and three soft ones
+POS_WEIGHT_RANGE = (0.1, 10.0)
 
 
 def subscript(number):
@@ -31,6 +38,31 @@ def slider(description, value, min, max, step, css_class, readout_format=".2f"):
         layout=SLIDER_LAYOUT,
     )
     control.add_class(css_class)
+    return control
+
+
+def alpha_slider(value=0.1, description="smoothing α"):
+    """The label-smoothing alpha, 0 to 1 in steps of 0.01 (CSS class "losslab-alpha")."""
+    return slider(description, value, 0.0, 1.0, 0.01, "losslab-alpha")
+
+
+def pos_weight_slider(value=1.0, description="pos_weight"):
+    """BCE's pos_weight, 0.1 to 10 in steps of 0.1 (CSS class "losslab-pos-weight"): never 0, which
+    would drop the positive term altogether."""
+    return slider(description, value, *POS_WEIGHT_RANGE, 0.1, "losslab-pos-weight", ".1f")
+
+
+def label_selector(value=1.0, labels=SOFT_LABELS, description="label y"):
+    """ToggleButtons for a binary label y (CSS class "losslab-label"); `.value` is a float in [0, 1]."""
+    if value not in labels:
+        raise ValueError(f"the initial label must be one of {list(labels)}, got {value}")
+    control = widgets.ToggleButtons(
+        options=[(f"{label:g}", float(label)) for label in labels],
+        value=float(value),
+        description=description,
+        style={"description_width": SLIDER_STYLE["description_width"], "button_width": "44px"},
+    )
+    control.add_class("losslab-label")
     return control
 
 
@@ -102,21 +134,31 @@ def monospace_html(parts):
     return f'<span style="font-family: monospace">{" &nbsp;·&nbsp; ".join(parts)}</span>'
 
 
-class ChartImage:
-    """A matplotlib figure shown as an ipywidgets.Image and redrawn in place.
+def plain_text(html_text):
+    """HTML as one line of plain text: tags dropped, entities decoded, every run of spaces (&nbsp; too) one space."""
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", "", html_text)).split())
 
-    Make the figure once (with `plots.figure`), pass the artists that change (`moving`), change
-    only those, then call `refresh()`: see `plots.FastPNG` for why this is fast.
+
+class ChartImage:
+    """A matplotlib figure shown as an ipywidgets.Image.
+
+    Make the figure once (with `plots.figure`), pass the artists that change (`moving`), change only
+    those, then call `refresh()`: only they are redrawn (see `plots.FastPNG` for why this is fast).
+    Without `moving`, every `refresh()` draws and saves the whole figure.
     """
 
-    def __init__(self, fig, moving, width_px=None):
-        self.figure = fig
-        self.renderer = FastPNG(fig, moving=moving)
+    def __init__(self, fig, moving=None, width_px=None):
         width_px = width_px or round(fig.get_figwidth() * fig.dpi)
         self.widget = widgets.Image(format="png", layout={"width": f"{width_px}px"})
+        self.show(fig, moving)
+
+    def show(self, fig, moving=None):
+        """Show `fig` from the next `refresh()` on, in place of the current figure."""
+        self.figure = fig
+        self.renderer = None if moving is None else FastPNG(fig, moving=moving)
 
     def refresh(self):
-        self.widget.value = self.renderer.render()
+        self.widget.value = png_bytes(self.figure) if self.renderer is None else self.renderer.render()
 
     @property
     def png(self):
@@ -124,28 +166,99 @@ class ChartImage:
 
 
 class Explorer:
-    """Base class: a subclass sets `self.widget` (its whole box); the explorer then displays as that
-    box in a notebook, and as a short text where no kernel runs the widgets."""
+    """Base class of every explorer: controls, a chart and a readout that follow the controls.
 
-    widget = None
+    A subclass makes its controls (and whatever `_make_chart` needs), then calls
+    `super().__init__(controls, recreate_figure=...)` with the widgets to show as its controls, and defines
+    - `_make_chart()`: makes the figure with `plots.figure`, stores its artists on self, returns
+      `(figure, moving_artists)`, the artists `draw()` changes;
+    - `compute()`: the numbers from the controls, stored on self;
+    - `draw()`: sets the artists' data from those numbers;
+    - `readout_parts()`: the readout's parts, for `Readout.show`;
+    - `_layout(controls)` if the controls beside the chart, readout below, is not the right box.
+    Every control in the box then calls `update()` when its value changes.
+
+    With `recreate_figure=True`, every update makes a brand-new figure and saves it whole instead: what a
+    notebook that re-creates its figure per change pays, kept as the baseline `make bench` measures against.
+    """
+
     description = "an interactive widget"
+
+    def __init__(self, controls, *, recreate_figure=False):
+        self.recreate_figure = recreate_figure
+        fig, moving = self._make_chart()
+        self.chart = ChartImage(fig, None if recreate_figure else moving)
+        self.readout = Readout()
+        self.widget = self._layout(controls)
+        for control in self.controls():
+            control.observe(self.update, names="value")
+        self.update()
+
+    @property
+    def figure(self):
+        return self.chart.figure
+
+    @property
+    def image(self):
+        return self.chart.widget
+
+    def _layout(self, controls):
+        return widgets.VBox([widgets.HBox([widgets.VBox(controls), self.image]), self.readout.widget])
+
+    def update(self, change=None):
+        """Recompute from the controls, redraw the chart and show the readouts."""
+        self.compute()
+        if self.recreate_figure:
+            # The old figure goes with its last reference: `plots.figure` keeps none, pyplot never had it.
+            self.chart.show(self._make_chart()[0])
+        self.draw()
+        self.chart.refresh()
+        self.show_readouts()
+
+    def show_readouts(self):
+        """Show `readout_parts()`; an explorer with more readouts extends this."""
+        self.readout.show(self.readout_parts())
 
     def controls(self):
         """The user-settable controls in this explorer's box, in display order."""
-        return list(_controls_in(self.widget))
+        return [w for w in _walk(self.widget) if isinstance(w, CONTROL_TYPES)]
+
+    def as_text(self):
+        """The controls' values as their readouts show them, then every readout, in one line of text."""
+        settings = ", ".join(f"{control.description} = {_value_text(control)}" for control in self.controls())
+        readouts = [plain_text(w.value) for w in _walk(self.widget) if isinstance(w, widgets.HTML)]
+        return " | ".join([settings, *readouts])
 
     def _repr_mimebundle_(self, **kwargs):
+        """The widget box, with the chart as a PNG and the settings and readouts as text for viewers that
+        cannot run widgets (GitHub shows the PNG)."""
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"{type(self).__name__}: {self.description} (run the notebook to use its controls)"
+        bundle["image/png"] = base64.b64encode(self.chart.png).decode("ascii")  # what nbformat stores
+        bundle["text/plain"] = f"{type(self).__name__}: {self.as_text()} (run the notebook to use its controls)"
         return bundle
 
 
-CONTROL_TYPES = (widgets.FloatSlider, widgets.IntSlider, widgets.FloatLogSlider, widgets.Checkbox)
+CONTROL_TYPES = (
+    widgets.FloatSlider,
+    widgets.IntSlider,
+    widgets.FloatLogSlider,
+    widgets.Checkbox,
+    widgets.widget_selection._Selection,
+)
 
 
-def _controls_in(widget):
+def _walk(widget):
+    """The widget and everything inside it, depth first."""
+    yield widget
     if isinstance(widget, widgets.Box):
         for child in widget.children:
-            yield from _controls_in(child)
-    elif isinstance(widget, CONTROL_TYPES) or isinstance(widget, widgets.widget_selection._Selection):
-        yield widget
+            yield from _walk(child)
+
+
+def _value_text(control):
+    """A control's value as the widget shows it: a selector's label, a slider's value in its readout format."""
+    if isinstance(control, widgets.widget_selection._Selection):
+        return control.label
+    if hasattr(control, "readout_format"):
+        return format(control.value, control.readout_format)
+    return str(control.value)
