@@ -95,16 +95,6 @@ def test_has_a_widget_and_checked_exercises(nb):
     assert len(set(checks)) >= 3, "at least three exercises with check_... functions"
 
 
-def test_widget_state_saved_for_viewers_without_a_kernel(nb):
-    """Viewers without a kernel render widgets from the saved state, so it must be there."""
-    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
-    for cell in code_cells(nb):
-        for output in cell.outputs:
-            view = output.get("data", {}).get(WIDGET_VIEW)
-            if view:
-                assert view["model_id"] in state
-
-
 def test_no_volatile_metadata(nb):
     assert "version" not in nb.metadata.get("language_info", {}), "Python patch version would churn"
     for cell in code_cells(nb):
