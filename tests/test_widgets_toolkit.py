@@ -158,14 +158,14 @@ class Demo(Explorer):
 
 def test_explorer_computes_draws_and_reads_out_on_every_change_of_every_control():
     demo = Demo()
-    assert demo.calls == ["make chart", "compute", "draw", "readout"]
+    assert demo.calls == ["make chart", "compute", "readout", "draw"]  # numbers first, then the chart
     assert demo.readout.value == monospace_html(["sum = 0.0", "y = 0"])
     first_png = demo.chart.png
     assert first_png.startswith(PNG_SIGNATURE)
     for control, value in ((demo.panel.sliders[1], 2.0), (demo.target.widget, 1)):
         demo.calls.clear()
         control.value = value
-        assert demo.calls == ["compute", "draw", "readout"]
+        assert demo.calls == ["compute", "readout", "draw"]
     assert demo.readout.value == monospace_html(["sum = 2.5", "y = 1"]) and demo.chart.png != first_png
     assert demo.image is demo.chart.widget and demo.figure is demo.chart.figure
 
@@ -176,7 +176,7 @@ def test_explorer_with_recreate_figure_makes_a_new_figure_per_change_and_saves_i
     baseline.calls.clear()
     for explorer in (demo, baseline):
         explorer.panel.sliders[0].value = -3.0
-    assert baseline.calls == ["compute", "make chart", "draw", "readout"]
+    assert baseline.calls == ["compute", "readout", "make chart", "draw"]
     assert baseline.figure is not first_figure and baseline.image is baseline.chart.widget
     assert baseline.chart.png == png_bytes(baseline.figure)
     assert baseline.readout.value == demo.readout.value

@@ -60,7 +60,7 @@ def label_selector(value=1.0, labels=SOFT_LABELS, description="label y"):
         options=[(f"{label:g}", float(label)) for label in labels],
         value=float(value),
         description=description,
-        style={"description_width": SLIDER_STYLE["description_width"], "button_width": "44px"},
+        style={"description_width": SLIDER_STYLE["description_width"], "button_width": "52px"},
     )
     control.add_class("losslab-label")
     return control
@@ -206,14 +206,17 @@ class Explorer:
         return widgets.VBox([widgets.HBox([widgets.VBox(controls), self.image]), self.readout.widget])
 
     def update(self, change=None):
-        """Recompute from the controls, redraw the chart and show the readouts."""
+        """Recompute from the controls, show the readouts, then redraw the chart.
+
+        The readouts go first: each trait change is its own message to the browser, so the numbers
+        reach the page while the chart is still being rendered, and the chart's PNG follows."""
         self.compute()
+        self.show_readouts()
         if self.recreate_figure:
             # The old figure goes with its last reference: `plots.figure` keeps none, pyplot never had it.
             self.chart.show(self._make_chart()[0])
         self.draw()
         self.chart.refresh()
-        self.show_readouts()
 
     def show_readouts(self):
         """Show `readout_parts()`; an explorer with more readouts extends this."""
