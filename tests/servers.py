@@ -4,6 +4,9 @@
         server.url            # "http://127.0.0.1:PORT/"
         server.log()          # everything the server has printed so far
 
+`lab_settings` ({plugin id: {setting: value}}) replaces JupyterLab's defaults for this server, e.g.
+{"@jupyterlab/docmanager-extension:plugin": {"autosave": False}}.
+
 `nodelay=True` puts the course's `jupyter-config/` folder on JUPYTER_CONFIG_PATH, exactly as
 `make lab` and Binder do; `nodelay=False` runs stock settings. Either way the user's own Jupyter
 configuration (~/.jupyter) is kept out with an empty temporary JUPYTER_CONFIG_DIR.
@@ -68,13 +71,15 @@ def free_port():
 
 
 @contextlib.contextmanager
-def jupyter_server(root_dir, app="server", nodelay=True, extra_args=()):
+def jupyter_server(root_dir, app="server", nodelay=True, extra_args=(), lab_settings=None):
     """A `jupyter server` or `jupyter lab` serving `root_dir`; stopped (with its kernels) on exit."""
     with tempfile.TemporaryDirectory(prefix="losslab-jupyter-") as scratch:
         scratch = Path(scratch)
         config_dir = scratch / "config"
         (config_dir / "labconfig").mkdir(parents=True)
         (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(PAGE_CONFIG))
+        if lab_settings:
+            (config_dir / "labconfig" / "default_setting_overrides.json").write_text(json.dumps(lab_settings))
         env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_RUNTIME_DIR=str(scratch / "runtime"))
         env.pop("JUPYTER_CONFIG_PATH", None)
         if nodelay:
