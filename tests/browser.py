@@ -159,6 +159,18 @@ def fallback_picture(page, cell_index):
     return cell.locator(".jp-OutputArea-output img").first
 
 
+def screenshot(element, path):
+    """A screenshot of `element`. Cells above it may still be laid out as it scrolls into view (JupyterLab
+    renders off-screen cells lazily) and move it: scroll until it stays put, then shoot."""
+    for _ in range(10):
+        element.scroll_into_view_if_needed()
+        before = element.bounding_box()
+        element.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        if element.bounding_box() == before:
+            break
+    element.screenshot(path=path)
+
+
 def image_loaded(image):
     return image.evaluate("img => img.complete && img.naturalWidth > 0")
 

@@ -35,6 +35,7 @@ from browser import (
     normalised_text,
     open_notebook,
     run_all,
+    screenshot,
     shows_widget_error,
     trust_notebook,
 )
@@ -153,12 +154,12 @@ def test_every_widget_renders_and_follows_its_controls(lab, page, notebook, scre
             expect(picture).to_be_visible()
             assert image_loaded(picture), "the widget's fallback picture did not load"
             assert not shows_widget_error(page)
-            picture.screenshot(path=screenshots / f"{shot}-{index}-untrusted.png")
+            screenshot(picture, screenshots / f"{shot}-{index}-untrusted.png")
         trust_notebook(page)
         for index, _, saved_text in cells:
             assert saved_text is not None, f"the saved widget of cell {index} has no losslab-readout"
             output = check_widget_renders(page, index, saved_text, live=False)
-            output.screenshot(path=screenshots / f"{shot}-{index}-saved.png")
+            screenshot(output, screenshots / f"{shot}-{index}-saved.png")
 
         run_all(page)
         code = code_cells(page)
@@ -169,14 +170,14 @@ def test_every_widget_renders_and_follows_its_controls(lab, page, notebook, scre
         for index, source, _ in cells:
             explorer = build_explorer(source)
             output = check_widget_renders(page, index, normalised_text(explorer.readout.value), live=True)
-            output.screenshot(path=screenshots / f"{shot}-{index}-live.png")
+            screenshot(output, screenshots / f"{shot}-{index}-live.png")
             readout = output.locator(".losslab-readout")
             for position, control in enumerate(explorer.controls()):
                 for ms in change_control(output, readout, control, explorer.readout, lab.changes, position):
                     widget = f"{type(explorer).__name__} ({notebook.stem[:2]})"
                     entry = {"config": lab.config, "widget": widget, "control": css_class(control), "ms": ms}
                     browser_report["latencies"].append(entry)
-            output.screenshot(path=screenshots / f"{shot}-{index}-moved.png")
+            screenshot(output, screenshots / f"{shot}-{index}-moved.png")
         page.screenshot(path=screenshots / f"{shot}-page.png")
     except BaseException:
         with contextlib.suppress(Exception):  # a browser that died must not hide the failure

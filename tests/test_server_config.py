@@ -27,9 +27,17 @@ def open_kernel_websocket(server, kernel_id):
 
     async def connect():
         session = uuid.uuid4().hex
-        ws = await websocket_connect(f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={session}")
+        ws = await websocket_connect(
+            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={session}"
+        )
         msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "msg_type": "kernel_info_request", "session": session, "username": "test", "version": "5.3"}
+        header = {
+            "msg_id": msg_id,
+            "msg_type": "kernel_info_request",
+            "session": session,
+            "username": "test",
+            "version": "5.3",
+        }
         await ws.write_message(
             json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell"})
         )
