@@ -26,6 +26,7 @@ import pytest
 import torch
 
 from losslab.widgets import all_explorers
+from losslab.widgets.toolkit import walk
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -102,14 +103,6 @@ def test_displays_as_its_box_with_its_chart_and_its_numbers_for_viewers_without_
 def pixels(png):
     """The PNG decoded to a (height, width, 4) float array."""
     return matplotlib.image.imread(io.BytesIO(png))
-
-
-def walk(widget):
-    """The widget and everything inside it, depth first."""
-    yield widget
-    if isinstance(widget, widgets.Box):
-        for child in widget.children:
-            yield from walk(child)
 
 
 def readouts(explorer):

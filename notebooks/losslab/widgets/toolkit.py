@@ -224,12 +224,12 @@ class Explorer:
 
     def controls(self):
         """The user-settable controls in this explorer's box, in display order."""
-        return [w for w in _walk(self.widget) if isinstance(w, CONTROL_TYPES)]
+        return [w for w in walk(self.widget) if isinstance(w, CONTROL_TYPES)]
 
     def as_text(self):
         """The controls' values as their readouts show them, then every readout, in one line of text."""
         settings = ", ".join(f"{control.description} = {_value_text(control)}" for control in self.controls())
-        readouts = [plain_text(w.value) for w in _walk(self.widget) if isinstance(w, widgets.HTML)]
+        readouts = [plain_text(w.value) for w in walk(self.widget) if isinstance(w, widgets.HTML)]
         return " | ".join([settings, *readouts])
 
     def _repr_mimebundle_(self, **kwargs):
@@ -250,12 +250,12 @@ CONTROL_TYPES = (
 )
 
 
-def _walk(widget):
+def walk(widget):
     """The widget and everything inside it, depth first."""
     yield widget
     if isinstance(widget, widgets.Box):
         for child in widget.children:
-            yield from _walk(child)
+            yield from walk(child)
 
 
 def _value_text(control):
