@@ -5,13 +5,13 @@ does, and time how long a widget's readout takes to change after an input.
 Everything waits on a condition in the page; nothing sleeps a fixed time.
 """
 
-import re
 from decimal import Decimal
-from html import unescape
 
 import ipywidgets as widgets
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from losslab.widgets.toolkit import plain_text
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -90,11 +90,6 @@ SHOWS_TEXT = """(readout, [expected, timeoutMs]) => new Promise(resolve => {
     const finish = result => { observer.disconnect(); clearTimeout(timeout); resolve(result); };
     observer.observe(readout, {subtree: true, characterData: true, childList: true});
 })"""
-
-
-def normalised_text(html):
-    """The text an HTML string shows, with &nbsp; as a space and whitespace runs as one space."""
-    return " ".join(unescape(re.sub(r"<[^>]*>", "", html)).split())
 
 
 def wait_for(page, condition, timeout_ms, what):
@@ -280,7 +275,7 @@ def change_control(output, readout, control, explorer_readout, count, first=0):
     latencies = []
     for value, trigger, act in planned_changes(control, element, count, first):
         control.value = value
-        expected = normalised_text(explorer_readout.value)
+        expected = plain_text(explorer_readout.value)
         before = " ".join(handle.text_content().split())
         latency = timed_change(output.page, handle, expected, trigger, act)
         if expected != before:

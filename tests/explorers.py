@@ -1,6 +1,7 @@
 """Helpers for the tests of the explorers (`losslab.widgets`) whose logits are set by a `toolkit.LogitPanel`
 (four sliders z₀..z₃) and whose readout lists numbers as "name = value"."""
 
+import ast
 import itertools
 import re
 
@@ -32,3 +33,12 @@ def assert_target_selector(explorer, count=4):
     assert selector.description == "target class y"
     assert [value for _, value in selector.options] == list(range(count))
     assert "losslab-target" in selector._dom_classes
+
+
+def explorer_from_cell(source):
+    """Run a notebook's widget cell (`from losslab.widgets.X import XExplorer` then `XExplorer(...)`) here and
+    return the value of its last line: the same explorer the notebook shows."""
+    *body, last = ast.parse(source).body
+    namespace = {}
+    exec(compile(ast.Module(body, type_ignores=[]), "<widget cell>", "exec"), namespace)
+    return eval(compile(ast.Expression(last.value), "<widget cell>", "eval"), namespace)

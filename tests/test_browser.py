@@ -13,7 +13,6 @@ websockets) and for a stock server: the target, reported and not asserted, is a 
 the course's configuration. Screenshots go to a temporary folder the summary names.
 """
 
-import ast
 import contextlib
 import json
 import shutil
@@ -32,7 +31,6 @@ from browser import (
     css_class,
     fallback_picture,
     image_loaded,
-    normalised_text,
     open_notebook,
     run_all,
     screenshot,
@@ -41,6 +39,9 @@ from browser import (
 )
 from playwright.sync_api import expect, sync_playwright
 from servers import ROOT, jupyter_server
+
+from explorers import explorer_from_cell
+from losslab.widgets.toolkit import plain_text
 
 pytestmark = pytest.mark.browser
 
@@ -111,18 +112,10 @@ def saved_readout(state, model_id):
     """The text of the "losslab-readout" HTML widget inside the saved widget `model_id`."""
     model = state[model_id]["state"]
     if "losslab-readout" in model.get("_dom_classes", []):
-        return normalised_text(model["value"])
+        return plain_text(model["value"])
     children = [child.removeprefix("IPY_MODEL_") for child in model.get("children", [])]
     texts = [saved_readout(state, child) for child in children]
     return next((text for text in texts if text is not None), None)
-
-
-def build_explorer(source):
-    """Run the widget cell's source here and return the value of its last line (the explorer)."""
-    *body, last = ast.parse(source).body
-    namespace = {}
-    exec(compile(ast.Module(body, type_ignores=[]), "<widget cell>", "exec"), namespace)
-    return eval(compile(ast.Expression(last.value), "<widget cell>", "eval"), namespace)
 
 
 def check_widget_renders(page, cell_index, expected_readout, live):
@@ -168,8 +161,8 @@ def test_every_widget_renders_and_follows_its_controls(lab, page, notebook, scre
         not_run = [cell["index"] for cell in code if cell["executionCount"] is None or cell["running"]]
         assert not not_run, f"cells not run (or still running) after Run All: {not_run}"
         for index, source, _ in cells:
-            explorer = build_explorer(source)
-            output = check_widget_renders(page, index, normalised_text(explorer.readout.value), live=True)
+            explorer = explorer_from_cell(source)
+            output = check_widget_renders(page, index, plain_text(explorer.readout.value), live=True)
             screenshot(output, screenshots / f"{shot}-{index}-live.png")
             readout = output.locator(".losslab-readout")
             for position, control in enumerate(explorer.controls()):

@@ -18,6 +18,8 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
+from explorers import explorer_from_cell
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -39,14 +41,6 @@ def widget_cells(nb):
 
 def saved_state(nb):
     return nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-
-
-def run_cell(source):
-    """The value of a widget cell's last expression (the explorer), computed here."""
-    *body, last = source.strip().splitlines()
-    namespace = {}
-    exec("\n".join(body), namespace)
-    return eval(last, namespace)
 
 
 def models_needed(model_id, state):
@@ -84,7 +78,7 @@ def test_saved_state_holds_every_model_of_each_widget_and_its_picture(nb):
 
 def test_fallbacks_show_the_initial_state_for_viewers_without_widgets(nb):
     for cell, output in widget_cells(nb):
-        explorer = run_cell(cell.source)
+        explorer = explorer_from_cell(cell.source)
         png = base64.b64decode(output.data["image/png"])
         assert png.startswith(PNG_SIGNATURE)
         assert png == explorer.chart.png, "the image/png fallback is not the chart the explorer draws"
