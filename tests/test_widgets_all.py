@@ -6,7 +6,7 @@ seeded random values, alone and in combination with the others: no setting raise
 keeps its state to itself (two of them share nothing), updates its chart in place (no new figures, no
 new artists), shows it as a PNG that changes with every control and is byte-identical for the same
 settings, and displays as its box with its chart as a PNG and its settings and readouts as text for
-viewers without a kernel. With `recreate_figure=True` (the baseline `make bench` compares with) it shows
+viewers without a kernel. A change made in the page is not echoed back to it. With `recreate_figure=True` (the baseline `make bench` compares with) it shows
 the same readouts and picture from a new figure per change, leaving none behind. Its readouts and images
 are found by walking `explorer.widget` (every `ipywidgets.HTML` and `ipywidgets.Image` in it). What each
 explorer computes and shows is tested in its own test_widgets_<module>.py.
@@ -152,6 +152,39 @@ def change_every_control(explorer, rng):
     for control in explorer.controls():
         control.value = other_value(control, rng)
         yield control
+
+
+def change_from_the_page(control):
+    """Change `control` as the page does (a state message with the synced attribute the page sets) and
+    return the messages the widget sends back for it."""
+    if isinstance(control, widgets.widget_selection._Selection):
+        state = {"index": (control.index + 1) % len(control.options)}
+    else:
+        state = {"value": control.max if control.value != control.max else control.min}
+    sent = []
+    control._send = lambda msg, buffers=None: sent.append(msg)
+    try:
+        control.set_state(state)
+    finally:
+        del control._send
+    name, value = next(iter(state.items()))
+    assert getattr(control, name) == value, f"the page's {name} = {value} was not applied"
+    return sent
+
+
+def test_a_stock_control_echoes_what_the_page_sets():
+    """What the next test rules out for the toolkit's controls is there with stock ipywidgets."""
+    assert [msg["method"] for msg in change_from_the_page(widgets.FloatSlider())] == ["echo_update"]
+
+
+@pytest.mark.parametrize("explorer_class", EXPLORERS, ids=lambda cls: cls.__name__)
+def test_controls_do_not_echo_what_the_page_sets(explorer_class):
+    """The page already shows a value a person sets: the kernel's echo of it would be one more message
+    ahead of the readout's (see losslab.widgets.toolkit)."""
+    explorer = explorer_class()
+    for control in explorer.controls():
+        sent = change_from_the_page(control)
+        assert not [msg for msg in sent if msg["method"] == "echo_update"], f"{type(control).__name__} echoes"
 
 
 @pytest.mark.parametrize("explorer_class", EXPLORERS, ids=lambda cls: cls.__name__)

@@ -9,7 +9,7 @@ import torch
 from .._format import fmt
 from ..label_smoothing import loss_along_gap, optimal_logit_gap, smooth_targets
 from ..plots import MarkedCurve, ProbabilityBars, figure
-from .toolkit import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, alpha_slider
+from .toolkit import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, NoEchoIntSlider, alpha_slider
 
 MAX_CLASSES = 10
 GAP_RANGE = (-2.0, 10.0)  # g* <= 6.9 for every alpha >= 0.01 and C <= 10: the minimum stays in view
@@ -25,7 +25,7 @@ class LabelSmoothingExplorer(Explorer):
 
     def __init__(self, alpha=0.1, num_classes=5, gaps=None, *, recreate_figure=False):
         self.alpha = alpha_slider(alpha)
-        self.classes = widgets.IntSlider(
+        self.classes = NoEchoIntSlider(
             value=num_classes,
             min=2,
             max=MAX_CLASSES,

@@ -11,6 +11,7 @@ import re
 
 import ipywidgets as widgets
 import torch
+import traitlets
 
 from ..plots import FastPNG, png_bytes
 
@@ -21,13 +22,30 @@ SOFT_LABELS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the two hard labels and three soft 
 POS_WEIGHT_RANGE = (0.1, 10.0)
 
 
+# The controls the toolkit makes, without ipywidgets' echo. When a person moves a control, the page
+# already shows the new value; ipywidgets 8 would still send it straight back ("echo_update", so that
+# other pages open on the same kernel follow), one more message through the server and the page before
+# the readout's, measured at 1-2 ms of the browser's latency from input to readout. The cost: a second
+# browser tab on the same kernel sees the readout and the chart move, but not the control itself.
+class NoEchoFloatSlider(widgets.FloatSlider):
+    value = traitlets.CFloat(0.0, help="Float value").tag(sync=True, echo_update=False)
+
+
+class NoEchoIntSlider(widgets.IntSlider):
+    value = traitlets.CInt(0, help="Int value").tag(sync=True, echo_update=False)
+
+
+class NoEchoToggleButtons(widgets.ToggleButtons):
+    index = traitlets.Int(None, help="Selected index", allow_none=True).tag(sync=True, echo_update=False)
+
+
 def subscript(number):
     return str(number).translate(SUBSCRIPT_DIGITS)
 
 
 def slider(description, value, min, max, step, css_class, readout_format=".2f"):
     """A labelled FloatSlider in the course's look. Values set outside [min, max] are clamped."""
-    control = widgets.FloatSlider(
+    control = NoEchoFloatSlider(
         value=value,
         min=min,
         max=max,
@@ -56,7 +74,7 @@ def label_selector(value=1.0, labels=SOFT_LABELS, description="label y"):
     """ToggleButtons for a binary label y (CSS class "losslab-label"); `.value` is a float in [0, 1]."""
     if value not in labels:
         raise ValueError(f"the initial label must be one of {list(labels)}, got {value}")
-    control = widgets.ToggleButtons(
+    control = NoEchoToggleButtons(
         options=[(f"{label:g}", float(label)) for label in labels],
         value=float(value),
         description=description,
@@ -94,7 +112,7 @@ class TargetSelector:
     def __init__(self, n_classes, value=0, description="target class y"):
         if not 0 <= value < n_classes:
             raise ValueError(f"the initial target must be a class in 0..{n_classes - 1}, got {value}")
-        self.widget = widgets.ToggleButtons(
+        self.widget = NoEchoToggleButtons(
             options=[(str(c), c) for c in range(n_classes)],
             value=value,
             description=description,
