@@ -91,7 +91,8 @@ def latency_table(latencies):
         return f"{medians[0]}  {medians[1]}  {counts:>9}"
 
     lines = [
-        "median ms; config: the course's jupyter-config (TCP_NODELAY), stock: a stock server; changes: config/stock",
+        "median ms; config: the course's jupyter-config (TCP_NODELAY, status-bar kernel indicator), stock: a stock "
+        "JupyterLab; changes: config/stock",
         f"{'widget / control':<40}  {'config':>8}  {'stock':>8}  {'changes':>9}",
     ]
     for widget, controls in rows.items():

@@ -1,14 +1,15 @@
 """Start a real Jupyter server (or JupyterLab) for a test, on a free localhost port, and stop it.
 
-    with jupyter_server(root_dir, app="lab", nodelay=True) as server:
+    with jupyter_server(root_dir, app="lab", course_config=True) as server:
         server.url            # "http://127.0.0.1:PORT/"
         server.log()          # everything the server has printed so far
 
 `lab_settings` ({plugin id: {setting: value}}) replaces JupyterLab's defaults for this server, e.g.
 {"@jupyterlab/docmanager-extension:plugin": {"autosave": False}}.
 
-`nodelay=True` puts the course's `jupyter-config/` folder on JUPYTER_CONFIG_PATH, exactly as
-`make lab` and Binder do; `nodelay=False` runs stock settings. Either way the user's own Jupyter
+`course_config=True` puts the course's `jupyter-config/` folder (TCP_NODELAY on kernel websockets,
+JupyterLab setting defaults) on JUPYTER_CONFIG_PATH, exactly as `make lab` and Binder do;
+`course_config=False` runs stock settings. Either way the user's own Jupyter
 configuration (~/.jupyter) is kept out with an empty temporary JUPYTER_CONFIG_DIR.
 """
 
@@ -71,7 +72,7 @@ def free_port():
 
 
 @contextlib.contextmanager
-def jupyter_server(root_dir, app="server", nodelay=True, extra_args=(), lab_settings=None):
+def jupyter_server(root_dir, app="server", course_config=True, extra_args=(), lab_settings=None):
     """A `jupyter server` or `jupyter lab` serving `root_dir`; stopped (with its kernels) on exit."""
     with tempfile.TemporaryDirectory(prefix="losslab-jupyter-") as scratch:
         scratch = Path(scratch)
@@ -82,7 +83,7 @@ def jupyter_server(root_dir, app="server", nodelay=True, extra_args=(), lab_sett
             (config_dir / "labconfig" / "default_setting_overrides.json").write_text(json.dumps(lab_settings))
         env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_RUNTIME_DIR=str(scratch / "runtime"))
         env.pop("JUPYTER_CONFIG_PATH", None)
-        if nodelay:
+        if course_config:
             env["JUPYTER_CONFIG_PATH"] = str(COURSE_CONFIG)
         module = "jupyterlab" if app == "lab" else "jupyter_server"
         args = BASE_ARGS + (LAB_ARGS if app == "lab" else []) + list(extra_args)

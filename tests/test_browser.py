@@ -8,9 +8,9 @@ widgets render again from the live kernel; then every control is moved several t
 slider's readout, a button clicked, an option selected), and after each change the readout must
 show what the same explorer, built in this process from the cell's source and set the same way,
 shows. The time from each input to the readout's change is measured in the page and reported in the
-terminal summary (see conftest.py), for the course's server configuration (TCP_NODELAY on kernel
-websockets) and for a stock server: the target, reported and not asserted, is a median <= 20 ms with
-the course's configuration. Screenshots go to a temporary folder the summary names.
+terminal summary (see conftest.py), for the course's configuration (jupyter-config/: TCP_NODELAY on
+kernel websockets, the kernel status indicator in the status bar) and for a stock JupyterLab: the
+target, reported and not asserted, is a median <= 20 ms with the course's configuration. Screenshots go to a temporary folder the summary names.
 """
 
 import contextlib
@@ -71,10 +71,10 @@ class Lab(NamedTuple):
 @pytest.fixture(scope="module", params=list(CONFIGS), ids=lambda config: config.replace(" ", "-"))
 def lab(request, tmp_path_factory):
     """A JupyterLab over a fresh copy of notebooks/, with the course's server configuration or stock."""
-    nodelay, changes = CONFIGS[request.param]
+    course_config, changes = CONFIGS[request.param]
     root = tmp_path_factory.mktemp("notebooks") / "notebooks"
     shutil.copytree(NOTEBOOK_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
-    with jupyter_server(root, app="lab", nodelay=nodelay, lab_settings=LAB_SETTINGS) as server:
+    with jupyter_server(root, app="lab", course_config=course_config, lab_settings=LAB_SETTINGS) as server:
         yield Lab(request.param, changes, server, root)
 
 

@@ -1,4 +1,5 @@
-"""The shipped server configuration (jupyter-config/) switches Nagle's algorithm off on kernel websockets.
+"""The shipped server configuration (jupyter-config/) switches Nagle's algorithm off on kernel websockets,
+and its JupyterLab settings show the kernel's busy/idle indicator in the status bar.
 
 A real `jupyter server` is started with and without it; a kernel websocket is opened as JupyterLab
 opens one, and the server's end of that TCP connection is inspected from outside the server (the
@@ -80,7 +81,7 @@ def server_side_nodelay(server_pid, client_port):
 
 @pytest.mark.parametrize("nodelay", [True, False], ids=["with-course-config", "stock"])
 def test_kernel_websocket_nodelay_is_set_only_by_the_course_config(tmp_path, nodelay):
-    with jupyter_server(tmp_path, nodelay=nodelay) as server:
+    with jupyter_server(tmp_path, course_config=nodelay) as server:
         kernel_id = server.api("api/kernels", "POST", {"name": "python3"})["id"]
         ws = open_kernel_websocket(server, kernel_id)
         try:
@@ -89,6 +90,18 @@ def test_kernel_websocket_nodelay_is_set_only_by_the_course_config(tmp_path, nod
             assert (LOG_LINE.format(kernel_id) in server.log()) == nodelay, server.log()
         finally:
             ws.close()
+
+
+@pytest.mark.parametrize("course_config", [True, False], ids=["with-course-config", "stock"])
+def test_the_kernel_status_indicator_is_in_the_status_bar_only_with_the_course_config(tmp_path, course_config):
+    """In the notebook toolbar, every busy/idle change of the indicator makes the toolbar re-measure its
+    items with a forced layout of the page, measured at 2-3 ms of each widget change's latency in the
+    browser. JupyterLab serves the course's setting as the setting's default (a user can still change it)."""
+    with jupyter_server(tmp_path, app="lab", course_config=course_config) as server:
+        setting = server.api("lab/api/settings/@jupyterlab/notebook-extension:tracker")
+    kernel_status = setting["schema"]["properties"]["kernelStatus"]["default"]
+    assert kernel_status["showOnStatusBar"] is course_config
+    assert kernel_status["showProgress"] is True
 
 
 def test_make_lab_and_binder_use_the_course_config():
