@@ -185,16 +185,18 @@ SETTLED = f"""() => new Promise(resolve => {{
 
 
 def timed_change(page, readout, expected_text, trigger, act):
-    """Do `act()` (which ends with the input `trigger`), wait for `readout` (an element handle) to show
-    `expected_text`, and return the milliseconds from the input to the readout's first change (None if it
-    did not change).
+    """Do `act()` (which ends with the input `trigger`, and may return what ends the gesture afterwards),
+    wait for `readout` (an element handle) to show `expected_text`, and return the milliseconds from the
+    input to the readout's first change (None if it did not change).
 
     `readout` is a handle, not a locator: a locator is looked up again in the page at every use, and that
     lookup would compete on the page's main thread with the very update being timed."""
     page.evaluate(SETTLED)
     readout.evaluate(START_TIMER, trigger)
-    act()
+    end_gesture = act()
     shown = readout.evaluate(SHOWS_TEXT, [expected_text, UPDATE_MS])
+    if end_gesture:
+        end_gesture()
     latency = page.evaluate(STOP_TIMER)
     if not shown:
         text = " ".join(readout.text_content().split())
@@ -240,12 +242,21 @@ def planned_changes(control, element, count, first=0):
 # Inputs end with raw keyboard and mouse events: after the timed event, nothing of Playwright's (a
 # locator looked up again, an actionability check) runs on the page's main thread beside the update.
 def _typing(element, text):
+    """Type `text` into the slider's readout and press Enter, which sets the value (on keydown).
+
+    Enter is released only after the readout has changed, as a person's finger, which holds a key down
+    for some 50-100 ms, releases it. Playwright's `press` releases it at once, and Chromium handles a
+    keyup as one more input: it puts the page's other tasks, the websocket's messages among them, off
+    until it has drawn one more frame, a whole frame (up to 16.7 ms at 60 Hz plus the drawing) that no
+    person's key release adds (measured in a Chromium trace)."""
+
     def act():
         element.locator(".widget-readout").click()  # contenteditable: now focused, as a person's click leaves it
         keyboard = element.page.keyboard
         keyboard.press("Control+a")
         keyboard.type(text)
-        keyboard.press("Enter")
+        keyboard.down("Enter")
+        return lambda: keyboard.up("Enter")
 
     return act
 

@@ -49,7 +49,7 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 # Server configuration -> changes per control: every check runs on both; the stock server is there to
 # measure what the course's configuration saves, so fewer changes suffice.
-CONFIGS = {"course config": (True, 4), "stock": (False, 2)}
+CONFIGS = {"course config": (True, 6), "stock": (False, 3)}
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
