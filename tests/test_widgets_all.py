@@ -6,8 +6,9 @@ seeded random values, alone and in combination with the others: no setting raise
 keeps its state to itself (two of them share nothing), updates its chart in place (no new figures, no
 new artists), shows it as a PNG that changes with every control and is byte-identical for the same
 settings, and displays as its box with its chart as a PNG and its settings and readouts as text for
-viewers without a kernel. A change made in the page is not echoed back to it. With `recreate_figure=True` (the baseline `make bench` compares with) it shows
-the same readouts and picture from a new figure per change, leaving none behind. Its readouts and images
+viewers without a kernel. A change made in the page is not echoed back to it. With
+`recreate_figure=True` (the baseline `make bench` compares with) it shows the same readouts and
+picture from a new figure per change, leaving none behind. Its readouts and images
 are found by walking `explorer.widget` (every `ipywidgets.HTML` and `ipywidgets.Image` in it). What each
 explorer computes and shows is tested in its own test_widgets_<module>.py.
 """
