@@ -1,12 +1,22 @@
-"""The first cell of every notebook: reproducible settings, and the versions the outputs came from."""
+"""What every notebook uses around its lesson: the first cell's `setup()`, the `check` helper that
+compares with PyTorch, and `show_source`, which shows a kept function's code before the lesson uses it."""
 
+import inspect
+import os
 import platform
+from pathlib import Path
 
 import torch
+
+from ._format import fmt
+from .widgets import toolkit
 
 # Inline PNGs without the matplotlib version in their metadata, so re-running a notebook
 # leaves its file byte-identical.
 _INLINE_FIGURE_KWARGS = {"bbox_inches": "tight", "metadata": {"Software": None}}
+# Set to 1 (e.g. `LOSSLAB_PRESENTATION=1 make lab`) to teach on a projector: see `setup`.
+PRESENTATION_VARIABLE = "LOSSLAB_PRESENTATION"
+PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
 def _configure_ipython():
@@ -19,6 +29,10 @@ def _configure_ipython():
         return
     shell.run_line_magic("matplotlib", "inline")
     shell.run_line_magic("config", f"InlineBackend.print_figure_kwargs = {_INLINE_FIGURE_KWARGS!r}")
+    # An error shown on purpose is its type and message: no frames of torch's internals, and no path of
+    # the folder the notebook runs in (which would change the saved file from one checkout to the next).
+    # Set on the traceback formatter directly: the %xmode magic would print a line about it.
+    shell.InteractiveTB.set_mode(mode="Minimal")
 
 
 def versions():
@@ -33,16 +47,68 @@ def versions():
     )
 
 
-def setup(seed=0):
-    """Seed torch, print tensors with 4 fixed decimals, configure inline figures, print versions."""
+def presentation_requested():
+    """True if the environment asks for projector mode (LOSSLAB_PRESENTATION set to 1, yes, true or on)."""
+    return os.environ.get(PRESENTATION_VARIABLE, "").strip().lower() in {"1", "yes", "true", "on"}
+
+
+def setup(seed=0, presentation=None):
+    """Seed torch, print tensors with 4 fixed decimals, configure inline figures and short tracebacks,
+    print the versions.
+
+    `presentation=True` (or LOSSLAB_PRESENTATION=1 in the environment, when `presentation` is None) turns
+    on projector mode for the explorers made after it: charts at least 900 px wide with large fonts, and a
+    large readout. The numbers they show are the same."""
     _configure_ipython()
     torch.manual_seed(seed)
     torch.set_printoptions(precision=4, sci_mode=False)
+    toolkit.set_projector_mode(presentation_requested() if presentation is None else bool(presentation))
     print("Outputs made with", versions())
 
 
+def max_difference(ours, reference):
+    """The largest |ours - reference| as a float (in float64; 0 where both are equal, infinities too)."""
+    ours, reference = torch.as_tensor(ours), torch.as_tensor(reference)
+    if ours.numel() == 0:
+        return 0.0
+    ours, reference = torch.broadcast_tensors(ours.double(), reference.double())
+    differences = torch.where(ours == reference, 0.0, (ours - reference).abs())
+    return differences.max().item()
+
+
+def difference_text(difference):
+    """A difference as the check prints it: 0, or two significant digits ("6.0e-08")."""
+    return "0" if difference == 0 else f"{difference:.1e}"
+
+
 def check(name, ours, reference, atol=1e-6, rtol=0.0):
-    """Assert with torch.testing.assert_close that `ours` matches `reference` within the stated
-    tolerances, then print one line saying so (a failed check raises, showing the largest difference)."""
+    """Assert with torch.testing.assert_close that `ours` matches `reference` within the stated tolerances
+    (a failed check raises, showing the largest difference), then print one line with the largest
+    difference it found and the tolerances, as makemore's `cmp` does."""
     torch.testing.assert_close(ours, reference, atol=atol, rtol=rtol)
-    print(f"✓ {name}  (atol={atol:g}, rtol={rtol:g})")
+    difference = difference_text(max_difference(ours, reference))
+    print(f"✓ {name}: max |difference| = {difference}  (atol={atol:g}, rtol={rtol:g})")
+
+
+class Source:
+    """A function's or class's code for the notebook to show: Python-highlighted Markdown in JupyterLab,
+    GitHub and the slides, the plain code as text (which nbval compares, so a changed function shows)."""
+
+    def __init__(self, obj):
+        self.code = inspect.getsource(obj).rstrip("\n")
+        file = Path(inspect.getsourcefile(obj)).resolve()
+        self.where = f"losslab/{file.relative_to(PACKAGE_ROOT).as_posix()}"
+
+    def __repr__(self):
+        return f"# {self.where}\n{self.code}"
+
+    def _repr_markdown_(self):
+        return f"```python\n{self!r}\n```"
+
+
+def show_source(obj):
+    """The code of `obj`, a function or class of losslab, headed by the file it lives in (relative)."""
+    return Source(obj)
+
+
+__all__ = ["setup", "check", "show_source", "versions", "fmt"]
