@@ -27,7 +27,8 @@ import pytest
 import torch
 
 from losslab.widgets import all_explorers
-from losslab.widgets.toolkit import walk
+from losslab.widgets import toolkit
+from losslab.widgets.toolkit import plain_text, walk
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -291,3 +292,33 @@ def test_the_recreate_figure_baseline_shows_the_same_readouts_and_the_same_pictu
     gc.collect()
     assert old_figure() is None, "the replaced figure is still referenced"
     assert plt.get_fignums() == figures_before
+
+
+@pytest.mark.parametrize("explorer_class", EXPLORERS, ids=lambda cls: cls.__name__)
+def test_projector_mode_makes_the_chart_large_and_leaves_the_default_alone(explorer_class):
+    """setup(presentation=True): the chart at least 900 px wide with no text under 20 px, shown at its size,
+    and a larger readout, with the same numbers; an explorer made afterwards in default mode is unchanged."""
+    default = explorer_class()
+    try:
+        toolkit.set_projector_mode(True)
+        projected = explorer_class()
+    finally:
+        toolkit.set_projector_mode(False)
+    width, _ = png_size(projected.chart.png)
+    assert width >= toolkit.PROJECTOR_MIN_WIDTH_PX
+    assert projected.image.layout.width == f"{width}px", "shown at its own size, not scaled down"
+    assert toolkit.smallest_text_px(projected.figure) >= toolkit.PROJECTOR_MIN_TEXT_PX
+    assert toolkit.PROJECTOR_READOUT_FONT_SIZE in projected.readout.value
+    assert plain_text(projected.readout.value) == plain_text(default.readout.value)
+    again = explorer_class()
+    assert again.chart.png == default.chart.png and again.readout.value == default.readout.value
+    before = projected.chart.png
+    for _ in change_every_control(projected, random.Random(2)):  # still updates in place, at the large size
+        pass
+    assert projected.chart.png != before and png_size(projected.chart.png)[0] == width
+
+
+def png_size(png):
+    """(width, height) in pixels, read from the PNG header."""
+    assert png.startswith(PNG_SIGNATURE)
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

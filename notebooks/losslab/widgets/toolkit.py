@@ -7,11 +7,13 @@ Controls carry a CSS class ("losslab-...") so browser tests can find them.
 
 import base64
 import html
+import math
 import re
 
 import ipywidgets as widgets
 import torch
 import traitlets
+from matplotlib.text import Text
 
 from ..plots import FastPNG, png_bytes
 
@@ -20,6 +22,39 @@ SLIDER_STYLE = {"description_width": "100px"}
 SLIDER_LAYOUT = {"width": "330px"}
 SOFT_LABELS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the two hard labels and three soft ones
 POS_WEIGHT_RANGE = (0.1, 10.0)
+
+# Projector mode (`losslab.notebook.setup(presentation=True)`): a chart made for a laptop screen is some
+# 300-560 px wide with 6-10 pt text, unreadable from the back of a lecture room. In projector mode every
+# explorer made afterwards renders its chart at a higher dpi, so the same figure (same layout, same
+# numbers) comes out at least PROJECTOR_MIN_WIDTH_PX wide with no text smaller than PROJECTOR_MIN_TEXT_PX
+# (the height of a capital letter is about 70% of that); the readout is larger too.
+PROJECTOR_MIN_WIDTH_PX = 900
+PROJECTOR_MIN_TEXT_PX = 20
+PROJECTOR_READOUT_FONT_SIZE = "170%"
+_projector = {"on": False}
+
+
+def set_projector_mode(on):
+    """Turn projector mode on or off for the explorers made from now on."""
+    _projector["on"] = bool(on)
+
+
+def projector_mode():
+    return _projector["on"]
+
+
+def smallest_text_px(fig):
+    """The font size in pixels of the smallest visible, non-empty text of `fig` at its dpi."""
+    texts = fig.findobj(lambda a: isinstance(a, Text) and a.get_visible() and a.get_text().strip())
+    return min(text.get_fontsize() for text in texts) * fig.dpi / 72
+
+
+def scaled_for_projector(fig):
+    """`fig` with its dpi raised (never lowered) so that it renders at least PROJECTOR_MIN_WIDTH_PX wide and
+    its smallest text at least PROJECTOR_MIN_TEXT_PX high; text scales with the dpi, the layout stays."""
+    scale = max(1.0, PROJECTOR_MIN_WIDTH_PX / (fig.get_figwidth() * fig.dpi), PROJECTOR_MIN_TEXT_PX / smallest_text_px(fig))
+    fig.set_dpi(math.ceil(fig.dpi * scale))  # a whole dpi, rounded up: no pixel lost to rounding
+    return fig
 
 
 # The controls the toolkit makes, without ipywidgets' echo. When a person moves a control, the page
@@ -138,18 +173,20 @@ class Readout:
     def __init__(self, css_class="losslab-readout"):
         self.widget = widgets.HTML()
         self.widget.add_class(css_class)
+        self.font_size = PROJECTOR_READOUT_FONT_SIZE if projector_mode() else None
 
     def show(self, parts):
-        self.widget.value = monospace_html(parts)
+        self.widget.value = monospace_html(parts, self.font_size)
 
     @property
     def value(self):
         return self.widget.value
 
 
-def monospace_html(parts):
-    """Parts joined by a middle dot, in monospace."""
-    return f'<span style="font-family: monospace">{" &nbsp;·&nbsp; ".join(parts)}</span>'
+def monospace_html(parts, font_size=None):
+    """Parts joined by a middle dot, in monospace (at `font_size`, a CSS size, if given)."""
+    size = f"; font-size: {font_size}" if font_size else ""
+    return f'<span style="font-family: monospace{size}">{" &nbsp;·&nbsp; ".join(parts)}</span>'
 
 
 def plain_text(html_text):
@@ -166,7 +203,7 @@ class ChartImage:
     """
 
     def __init__(self, fig, moving=None, width_px=None):
-        width_px = width_px or round(fig.get_figwidth() * fig.dpi)
+        width_px = width_px or int(fig.bbox.width)  # the PNG's width: Agg drops the fraction of a pixel
         self.widget = widgets.Image(format="png", layout={"width": f"{width_px}px"})
         self.show(fig, moving)
 
@@ -204,7 +241,8 @@ class Explorer:
 
     def __init__(self, controls, *, recreate_figure=False):
         self.recreate_figure = recreate_figure
-        fig, moving = self._make_chart()
+        self.projector = projector_mode()
+        fig, moving = self._chart()
         self.chart = ChartImage(fig, None if recreate_figure else moving)
         self.readout = Readout()
         self.widget = self._layout(controls)
@@ -220,6 +258,13 @@ class Explorer:
     def image(self):
         return self.chart.widget
 
+    def _chart(self):
+        """`_make_chart()`, its figure scaled up in projector mode."""
+        fig, moving = self._make_chart()
+        if self.projector:
+            scaled_for_projector(fig)
+        return fig, moving
+
     def _layout(self, controls):
         return widgets.VBox([widgets.HBox([widgets.VBox(controls), self.image]), self.readout.widget])
 
@@ -232,7 +277,7 @@ class Explorer:
         self.show_readouts()
         if self.recreate_figure:
             # The old figure goes with its last reference: `plots.figure` keeps none, pyplot never had it.
-            self.chart.show(self._make_chart()[0])
+            self.chart.show(self._chart()[0])
         self.draw()
         self.chart.refresh()
 
