@@ -1,5 +1,6 @@
 """Every notebook is a complete lesson, committed with the outputs of one clean run."""
 
+import json
 import re
 from pathlib import Path
 
@@ -92,7 +93,16 @@ def test_only_widget_cells_skip_output_comparison(nb):
 def test_has_a_widget_and_checked_exercises(nb):
     assert any(WIDGET_VIEW in o.get("data", {}) for c in code_cells(nb) for o in c.outputs), "no widget shown"
     checks = re.findall(r"\bcheck_\w+\(", "\n".join(c.source for c in code_cells(nb)))
-    assert len(set(checks)) >= 3, "at least three exercises with check_... functions"
+    assert len(set(checks)) >= 4, "at least four exercises with check_... functions (one that transfers)"
+
+
+def test_no_output_depends_on_the_folder_it_was_made_in(nb):
+    """Tracebacks are short (setup() sets IPython's minimal mode) and nothing prints a path: the same
+    notebook executed in another checkout is the same file."""
+    for index, cell in enumerate(code_cells(nb)):
+        text = json.dumps(cell.get("outputs", []))
+        for marker in (str(ROOT), "site-packages", "/.venv/", "/tmp/"):
+            assert marker not in text, f"code cell {index}: an output holds the path {marker!r}"
 
 
 def test_no_volatile_metadata(nb):

@@ -1,0 +1,32 @@
+"""Outputs are contracts on any CPU and any thread count: nbval passes on every notebook with one thread
+and torch's scalar kernels (ATEN_CPU_CAPABILITY=default, as on a CPU without vector instructions), and with
+two threads and the AVX2 kernels. (The main nbval run uses this machine's own: AVX-512 here, all cores.)
+
+Each run is a separate pytest process, since torch reads both settings when it starts."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MATRIX = [
+    {"OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "default"},
+    {"OMP_NUM_THREADS": "2", "ATEN_CPU_CAPABILITY": "avx2"},
+]
+
+
+@pytest.mark.parametrize("settings", MATRIX, ids=lambda s: f"{s['OMP_NUM_THREADS']}-thread-{s['ATEN_CPU_CAPABILITY']}")
+def test_nbval_passes(settings):
+    env = dict(os.environ, **settings)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "notebooks", "-q", "-p", "no:cacheprovider", "-x"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert run.returncode == 0, f"nbval with {settings} failed:\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
