@@ -86,7 +86,10 @@ def test_figure_shows_each_dtypes_break_points():
             "naive gradient inf or nan",
             "naive loss inf",
         ]
-        assert "[1, 0, -1]" in ax.get_xlabel() and "target 2" in ax.get_xlabel()
+        assert "[1, 0, -1]" in ax.get_xlabel() and "loss ℓ for target y = 2" in ax.get_xlabel()
+        assert (
+            ax.get_title() == "Where ℓ = −log(softmax(z)₂) breaks: once p₂ underflows to 0 (its gradient even earlier)"
+        )
     finally:
         plt.close(fig)
 

@@ -30,7 +30,7 @@ def torch_losses(scale, base=BASE, target=2):
 
 def shown(explorer):
     """{'naive': text, 'stable': text} of the losses in the readout."""
-    found = dict(re.findall(r"(naive|stable) −log[_(a-z]*\(z\)\)?[₀-₉] = ([^ <]+)", explorer.readout.value))
+    found = dict(re.findall(r"(naive|stable) ℓ = −log[_(a-z]*\(z\)[₀-₉]\)? = ([^ <]+)", explorer.readout.value))
     assert set(found) == {"naive", "stable"}, explorer.readout.value
     return found
 
@@ -48,6 +48,20 @@ def test_controls_have_labels_ranges_and_css_classes():
     assert "losslab-scale" in scale._dom_classes
     assert "losslab-gradient-readout" in explorer.gradient_readout.widget._dom_classes
     assert "float32" in explorer.description
+
+
+def test_labels_use_the_course_notation():
+    """ℓ is the per-sample loss, p = softmax(z) the model, y the target class (notebooks/losslab/notation.md)."""
+    explorer = StabilityExplorer()
+    assert "naive ℓ = −log(softmax(z)₂) = " in explorer.readout.value
+    assert "stable ℓ = −log_softmax(z)₂ = " in explorer.readout.value
+    assert explorer.gradient_readout.value.count("gradient ∂ℓ/∂z") == 1
+    ax = explorer.stable.ax
+    assert ax.get_ylabel() == "loss ℓ = −log p₂  (target y = 2)"
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == ["stable: −log_softmax(z)₂", "naive: −log(softmax(z)₂)"]
+    other = StabilityExplorer(base_logits=(2.0, 0.0), target=1, max_scale=100)
+    assert "naive ℓ = −log(softmax(z)₁)" in other.readout.value and "y = 1" in other.stable.ax.get_ylabel()
 
 
 def test_initial_readout_shows_both_losses_at_scale_10():

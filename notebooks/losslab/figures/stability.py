@@ -1,4 +1,5 @@
-"""Notebook 03's figure: where -log(softmax(s·z))[y] and its gradient break, in each floating-point dtype."""
+"""Notebook 03's figure: where the loss ℓ = -log(softmax(s·z)_y) and its gradient break, in each floating-point
+dtype."""
 
 import math
 
@@ -6,6 +7,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from ..widgets.stability import BASE_LOGITS, MAX_SCALE, TARGET, first_scale, losses_and_gradients, naive_losses
+from ..widgets.toolkit import subscript
 from . import course_figure
 
 DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -15,7 +17,7 @@ LABELS = {"finite": "naive loss and gradient finite", "gradient": "naive gradien
 
 def break_scales(dtype, base_logits=BASE_LOGITS, target=TARGET, max_scale=MAX_SCALE):
     """(gradient_break, loss_break): the first integer scale s in 1..max_scale at which the naive loss
-    -log(softmax(s·z))[target], computed in `dtype`, has a gradient with an inf or nan, and at which the
+    ℓ = -log(softmax(s·z)_y), computed in `dtype`, has a gradient with an inf or nan, and at which the
     loss itself is inf or nan (None if it never happens)."""
     scales = torch.arange(1, max_scale + 1, dtype=torch.float64)  # (S,)
     logits = (scales[:, None] * torch.tensor(base_logits, dtype=torch.float64)).to(dtype)  # (S, C)
@@ -34,7 +36,7 @@ def _segment(ax, row, start, stop, kind, labelled):
 
 @course_figure("03_where_log_softmax_breaks.png")
 def where_log_softmax_breaks(base_logits=BASE_LOGITS, target=TARGET, dtypes=DTYPES, max_scale=MAX_SCALE):
-    """For each dtype, the scales s at which the naive loss -log(softmax(s·z))[target] and its gradient
+    """For each dtype, the scales s at which the naive loss ℓ = -log(softmax(s·z)_y) and its gradient
     are finite, their gradient only is broken, or the loss is inf; log_softmax stays finite throughout."""
     fig, ax = plt.subplots(figsize=(8.0, 0.55 * len(dtypes) + 1.6))
     names = [str(dtype).removeprefix("torch.") for dtype in dtypes]
@@ -70,11 +72,12 @@ def where_log_softmax_breaks(base_logits=BASE_LOGITS, target=TARGET, dtypes=DTYP
     ax.set_xscale("log")
     ax.set_xlim(1, end)
     z = ", ".join(f"{value:g}" for value in base_logits)
-    ax.set_xlabel(f"scale s of the logits s · [{z}]  (loss for target {target})")
+    ax.set_xlabel(f"scale s of the logits s · [{z}]  (loss ℓ for target y = {target})")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=3, frameon=False, fontsize="small")
+    sub = subscript(target)
     ax.set_title(
-        f"Where −log(softmax(z))[{target}] breaks: once p[{target}] underflows to 0 (its gradient even earlier)",
+        f"Where ℓ = −log(softmax(z){sub}) breaks: once p{sub} underflows to 0 (its gradient even earlier)",
         fontsize="medium",
     )
     fig.tight_layout()

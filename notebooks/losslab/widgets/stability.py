@@ -1,5 +1,6 @@
-"""Notebook 03's stability explorer: scale the logits s·z and watch -log(softmax(z))[y] break while
--log_softmax(z)[y] does not. Everything is computed in float32, the dtype of most training runs."""
+"""Notebook 03's stability explorer: scale the logits s·z and watch the loss ℓ = -log p_y computed as
+-log(softmax(z)_y) break while -log_softmax(z)_y does not. Everything is computed in float32, the dtype of
+most training runs."""
 
 import math
 
@@ -17,12 +18,12 @@ MAX_SCALE = 1000
 
 
 def naive_losses(logits, target):
-    """-log(softmax(z))[target] along the last dim: the log of a probability that may have underflowed to 0."""
+    """ℓ = -log(softmax(z)_y) along the last dim: the log of a probability p_y that may have underflowed to 0."""
     return -softmax(logits, dim=-1).log()[..., target]
 
 
 def stable_losses(logits, target):
-    """-log_softmax(z)[target] along the last dim, that is logsumexp(z) - z[target]: never the log of 0."""
+    """ℓ = -log_softmax(z)_y along the last dim, that is logsumexp(z) - z_y: never the log of 0."""
     return -log_softmax(logits, dim=-1)[..., target]
 
 
@@ -41,12 +42,12 @@ def first_scale(scales, flags):
 
 
 class StabilityExplorer(Explorer):
-    """A scale slider s; the loss -log p[y] of the logits s·z computed naively, log(softmax), and stably,
+    """A scale slider s; the loss ℓ = -log p_y of the logits s·z computed naively, log(softmax), and stably,
     log_softmax, side by side, with both curves over s and the naive one's break point."""
 
     description = (
-        "a scale slider (1 to 1000) multiplying the logits; the naive log(softmax) loss and the stable "
-        "log_softmax loss side by side, in float32"
+        "a scale slider (1 to 1000) multiplying the logits; the loss ℓ = −log p_y computed naively, "
+        "log(softmax), and stably, log_softmax, side by side, in float32"
     )
 
     def __init__(
@@ -90,8 +91,9 @@ class StabilityExplorer(Explorer):
         positive = self.stable_curve[self.stable_curve > 0]
         low = float(positive.min()) / 2 if positive.numel() else 1e-3
         high = float(self.stable_curve.max()) * 2 if positive.numel() else 1.0
+        y = subscript(self.target)
         self.stable = MarkedCurve(
-            ax, self.scales, self.stable_curve, color="C0", marker_color="C0", label="stable: −log_softmax(z)"
+            ax, self.scales, self.stable_curve, color="C0", marker_color="C0", label=f"stable: −log_softmax(z){y}"
         )
         self.stable.line.set_linewidth(4)
         self.stable.line.set_alpha(0.5)
@@ -101,7 +103,7 @@ class StabilityExplorer(Explorer):
             self.naive_curve[:last],
             color="C3",
             marker_color="C3",
-            label="naive: −log(softmax(z))",
+            label=f"naive: −log(softmax(z){y})",
         )
         self.naive.line.set_linestyle("--")
         self.naive.marker.set_marker("D")
@@ -130,7 +132,7 @@ class StabilityExplorer(Explorer):
         ax.set_xlim(1, float(self.scales[-1]))
         ax.set_ylim(low, high)
         ax.set_xlabel(f"scale s (logits s · [{', '.join(f'{v:g}' for v in self.base_logits.tolist())}])")
-        ax.set_ylabel(f"loss for target {self.target}")
+        ax.set_ylabel(f"loss ℓ = −log p{y}  (target y = {self.target})")
         ax.set_title("float32", fontsize="small", loc="right")
         ax.legend(loc="upper left", fontsize="small", frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
@@ -154,12 +156,12 @@ class StabilityExplorer(Explorer):
         return [
             f"s = {self.scale.value:.0f}",
             f"z = {fmt(self.logits, '.0f')}",
-            f"naive −log(softmax(z)){y} = {fmt(self.naive_loss)}",
-            f"stable −log_softmax(z){y} = {fmt(self.stable_loss)}",
+            f"naive ℓ = −log(softmax(z){y}) = {fmt(self.naive_loss)}",
+            f"stable ℓ = −log_softmax(z){y} = {fmt(self.stable_loss)}",
         ]
 
     def show_readouts(self):
         super().show_readouts()
         self.gradient_readout.show(
-            ["gradient ∂loss/∂z", f"naive {fmt(self.naive_grad)}", f"stable {fmt(self.stable_grad)}"]
+            ["gradient ∂ℓ/∂z", f"naive {fmt(self.naive_grad)}", f"stable {fmt(self.stable_grad)}"]
         )
