@@ -9,7 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from checking import assert_accepts, assert_names_the_mistake
-from losslab.exercises.stability import check_nll, check_stable_cross_entropy, check_stable_logsumexp
+from losslab.exercises.stability import (
+    check_log_sigmoid,
+    check_nll,
+    check_stable_cross_entropy,
+    check_stable_logsumexp,
+)
 from losslab.logsumexp import logsumexp
 
 
@@ -245,3 +250,66 @@ def test_stable_cross_entropy_accepts_right_answers(answer, capsys):
 )
 def test_stable_cross_entropy_names_the_mistake(answer, expected, capsys):
     assert_names_the_mistake(check_stable_cross_entropy, answer, expected, capsys)
+
+
+# --- Exercise 4: a stable log-sigmoid (transfer) -------------------------------------------------
+
+
+def zeros(z):
+    return torch.zeros_like(z)
+
+
+def log_sigmoid(z):
+    return -torch.logsumexp(torch.stack([zeros(z), -z]), dim=0)  # log σ(z) = -LSE([0, -z])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        log_sigmoid,
+        F.logsigmoid,
+        lambda z: -F.softplus(-z),
+        lambda z: torch.minimum(z, zeros(z)) - torch.log1p(torch.exp(-z.abs())),
+        lambda z: z.clamp(max=0) - torch.log1p(torch.exp(-z.abs())),
+        lambda z: torch.where(z < 0, z - torch.log1p(torch.exp(z)), -torch.log1p(torch.exp(-z))),
+        lambda z: -logsumexp(torch.stack([zeros(z), -z], dim=1), 1),
+        lambda z: z - torch.logsumexp(torch.stack([zeros(z), z]), dim=0),  # log σ(z) = z - LSE([0, z])
+        lambda z: F.log_softmax(torch.stack([zeros(z), z], dim=1), dim=1)[:, 1],  # the two-class softmax
+        lambda z: F.logsigmoid(z.double()),
+    ],
+)
+def test_log_sigmoid_accepts_right_answers(answer, capsys):
+    assert_accepts(check_log_sigmoid, answer, capsys, "from z = -1000 (-1000.0000)", "log σ(0) = -0.6931")
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (lambda z: torch.log(torch.sigmoid(z)), "-inf for very negative z. Either the log comes after the sigmoid"),
+        (lambda z: torch.log(torch.sigmoid(z)), "returns [-inf, -inf, -20, -1.313, -0.6931"),
+        (lambda z: -torch.log1p(torch.exp(-z)), "or you wrote -log(1 + exp(-z)), right on paper"),
+        (lambda z: -torch.log(1 + torch.exp(-z)), "where exp(1000) overflows to inf"),
+        (lambda z: torch.log(1 / (1 + torch.exp(-z))), "σ(-1000) underflows to 0 in float32"),
+        (lambda z: z - torch.log1p(torch.exp(z)), "for large positive z, e^z overflows: at z = 1000"),
+        (lambda z: torch.minimum(z, zeros(z)), "you return min(z, 0), the shift alone"),
+        (lambda z: z.clamp(max=0), "log σ(0) = log 0.5 = -0.6931"),
+        (lambda z: F.softplus(-z), "returns 1.3133 at z = -1 (positive): the sign"),
+        (lambda z: torch.log1p(torch.exp(-z)), "the sign. That is -log σ(z) = log(1 + e^(-z)), the loss of label 1"),
+        (lambda z: -log_sigmoid(z), "log σ(z) is a log-probability, never above 0: -1.3133 at z = -1"),
+        (lambda z: -F.softplus(z), "log σ(-z) = log(1 - σ(z)): the log-probability of label 0"),
+        (lambda z: log_sigmoid(-z), "returns -0.3133 at z = -1, log σ(-z)"),
+        (lambda z: torch.log(torch.sigmoid(-z)), "the log-probability of label 0"),
+        (lambda z: torch.log(torch.sigmoid(z) + 1e-7), "returns -16.1181 at z = -1000, where log σ(z) = -1000.0000"),
+        (lambda z: torch.log(torch.sigmoid(z).clamp_min(1e-12)), "a clamp or an eps inside the log caps the value"),
+        (lambda z: torch.log(torch.exp(z) / (1 + torch.exp(z))), "returns -inf at z = -1000"),
+        (lambda z: torch.log(torch.sigmoid(z.double())).float(), "for very negative z an exp overflowed to inf"),
+        (lambda z: torch.where(z > 50, torch.nan, log_sigmoid(z)), "returns nan at z = 100 (log σ(z) = 0.0000)"),
+        (lambda z: -torch.logsumexp(torch.stack([zeros(z), -z]), dim=1), "returns shape (2,) for z of shape (9,)"),
+        (lambda z: -torch.logsumexp(torch.stack([zeros(z), -z]), dim=(0, 1)), "reduce over the dimension you stacked"),
+        (lambda z: torch.stack([zeros(z), -z]), "returns shape (2, 9)"),
+        (lambda z: log_sigmoid(z) + 0.01, "returns -999.9900 at z = -1000, where log σ(z) = -1000.0000"),
+        (lambda z: log_sigmoid(z) * 2, "returns -2000.0000 at z = -1000"),
+    ],
+)
+def test_log_sigmoid_names_the_mistake(answer, expected, capsys):
+    assert_names_the_mistake(check_log_sigmoid, answer, expected, capsys)

@@ -3,6 +3,7 @@
     check_nll(nll)                                    nll(log_probs (N, C), target (N,)) -> () mean NLL
     check_stable_logsumexp(stable_logsumexp)          stable_logsumexp(logits (N, C)) -> (N,)
     check_stable_cross_entropy(stable_cross_entropy)  stable_cross_entropy(logits (N, C), target (N,)) -> ()
+    check_log_sigmoid(log_sigmoid)                    log_sigmoid(z (N,)) -> (N,) log σ(z) of binary logits
 
 Each runs the learner's function on a few fixed float32 inputs, compares with PyTorch (to within 1e-6,
 relative for large values), and for the typical mistakes says which one it is and how to fix it.
@@ -299,3 +300,97 @@ def check_stable_cross_entropy(stable_cross_entropy):
         f"{name} matches F.cross_entropy ({fmt(functional.cross_entropy(LOGITS, TARGET))} on notebook 02's worked "
         f"example) and gives {fmt(expected)} for logits of ±1000, where log(softmax(z)) gives inf."
     )
+
+
+# -------------------------------------------------------------------------------- log-sigmoid
+
+# Binary logits from -1000 to 1000: exp(±z) overflows at both ends in float32, sigmoid underflows at the low end.
+BINARY_LOGITS = torch.tensor([-1000.0, -100.0, -20.0, -1.0, 0.0, 1.0, 20.0, 100.0, 1000.0])  # (9,)
+
+
+def _first_bad(result, expected, logits):
+    """The index of the first entry of `result` that is not within tolerance of `expected`."""
+    good = torch.isclose(result.double(), expected.double(), rtol=1e-6, atol=1e-6)
+    return int((~good).nonzero()[0])
+
+
+def _at(values, logits, index):
+    return f"{fmt(values[index])} at z = {fmt(logits[index], 'g')}"
+
+
+@self_check
+def check_log_sigmoid(log_sigmoid):
+    """log_sigmoid(z): log σ(z) of each binary logit z (N,) -> (N,), finite and accurate for |z| up to 1000."""
+    name = answer_name(log_sigmoid)
+    functional = torch.nn.functional
+    z = BINARY_LOGITS
+    result = call_answer(log_sigmoid, z)
+    expected = functional.logsigmoid(z)
+    if result.shape != z.shape:
+        raise Wrong(
+            f"{name} returns shape {tuple(result.shape)} for z of shape {tuple(z.shape)}: return one value per "
+            "logit, the shape of z (if you stacked [0, -z], reduce over the dimension you stacked along)"
+        )
+    if _close(result, expected):
+        return (
+            f"{name} matches F.logsigmoid from z = -1000 ({fmt(expected[0])}) to z = 1000 (log σ(0) = "
+            f"{fmt(expected[4])}), where log(sigmoid(z)) gives -inf. Binary cross-entropy with logits "
+            "(notebook 05) is built from it: -[y log σ(z) + (1 - y) log σ(-z)]."
+        )
+    # log(sigmoid(z)) and -log(1 + exp(-z)) give the same numbers: torch.sigmoid is 1 / (1 + exp(-z)), so
+    # σ(z) becomes 0 exactly where exp(-z) overflows. One message names both.
+    known = [
+        (
+            -torch.log1p(torch.exp(-z)),
+            "-inf for very negative z. Either the log comes after the sigmoid, log(sigmoid(z)): σ(-1000) "
+            "underflows to 0 in float32 and log 0 = -inf, the log(softmax) trap of this notebook; or you wrote "
+            "-log(1 + exp(-z)), right on paper, where exp(1000) overflows to inf. Shift as log-sum-exp does: "
+            "log σ(z) = -logsumexp([0, -z]), or min(z, 0) - log1p(exp(-|z|))",
+        ),
+        (
+            z - torch.log1p(torch.exp(z)),
+            "z - log(1 + e^z) is exact for negative z, but for large positive z, e^z overflows: at z = 1000 the "
+            "result is 1000 - inf = -inf. Keep every exponent at most 0, whatever the sign of z: "
+            "-logsumexp([0, -z]), or min(z, 0) - log1p(exp(-|z|))",
+        ),
+        (
+            torch.minimum(z, torch.zeros_like(z)),
+            "you return min(z, 0), the shift alone: the term -log(1 + e^(-|z|)) is missing, and at z = 0, "
+            f"log σ(0) = log 0.5 = {fmt(expected[4])}",
+        ),
+    ]
+    for candidate, message in known:
+        if _close(result, candidate):
+            raise Wrong(f"{name} returns {fmt(result, '.4g')}: {message}")
+    finite = result.isfinite() & expected.isfinite()
+    if finite.any() and (result[finite] >= 0).all() and _close(result[finite], -expected[finite]):
+        raise Wrong(
+            f"{name} returns {_at(result, z, 3)} (positive): the sign. That is -log σ(z) = log(1 + e^(-z)), the "
+            f"loss of label 1; log σ(z) is a log-probability, never above 0: {_at(expected, z, 3)}"
+        )
+    flipped = functional.logsigmoid(-z)
+    if finite.any() and _close(result[finite], flipped[finite]):
+        raise Wrong(
+            f"{name} returns {_at(result, z, 3)}, log σ(-z) = log(1 - σ(z)): the log-probability of label 0. "
+            f"log σ(z) = -log(1 + e^(-z)) has -z in the exponent: {_at(expected, z, 3)}"
+        )
+    bad = _first_bad(result, expected, z)
+    if result[bad].isnan():
+        raise Wrong(
+            f"{name} returns nan at z = {fmt(z[bad], 'g')} (log σ(z) = {fmt(expected[bad])}): an exp overflowed to "
+            "inf and then inf - inf or inf / inf is nan. Keep every exponent at most 0: -logsumexp([0, -z])"
+        )
+    if not result[bad].isfinite():
+        side = "very negative" if z[bad] < 0 else "large positive"
+        raise Wrong(
+            f"{name} returns {_at(result, z, bad)}, where log σ(z) = {fmt(expected[bad])}: for {side} z an exp "
+            "overflowed to inf, or a probability underflowed to 0 before a log. Keep every exponent at most 0: "
+            "-logsumexp([0, -z]), or min(z, 0) - log1p(exp(-|z|))"
+        )
+    if z[bad] < -10 and expected[bad] + 1 < result[bad] < 0:
+        raise Wrong(
+            f"{name} returns {_at(result, z, bad)}, where log σ(z) = {fmt(expected[bad])}: a clamp or an eps "
+            "inside the log caps the value (log(eps) at best). For very negative z, log σ(z) ≈ z: "
+            "compute it in log space, -logsumexp([0, -z])"
+        )
+    raise Wrong(f"{name} returns {_at(result, z, bad)}, where log σ(z) = {fmt(expected[bad])}")
