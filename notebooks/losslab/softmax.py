@@ -24,6 +24,8 @@ def _resolve_dim(input, dim, name):
 
 
 def _prepare(input, dim, dtype, name):
+    """PyTorch's handling of the arguments: cast to `dtype` if given, resolve `dim` (and its legacy default),
+    and refuse an input that is not floating point, with PyTorch's error."""
     if dtype is not None:
         input = input.to(dtype)
     dim = _resolve_dim(input, dim, name)
@@ -32,20 +34,15 @@ def _prepare(input, dim, dtype, name):
     return input, dim
 
 
-def _shifted(input, dim):
-    """input minus its maximum along `dim`: every entry <= 0, so exp() cannot overflow."""
-    # The maximum is a constant of the shift (the result does not depend on it), so no
-    # gradient flows through it; this also avoids splitting gradients between tied maxima.
-    row_max = input.amax(dim=dim, keepdim=True).detach()
-    return input - row_max
-
-
 def softmax(input, dim=None, dtype=None):
     """Same as torch.nn.functional.softmax(input, dim, dtype=dtype)."""
     input, dim = _prepare(input, dim, dtype, "softmax")
     if input.numel() == 0:
         return input.clone()
-    exps = _shifted(input, dim).exp()
+    # Subtract the maximum along dim: every exponent is <= 0, so exp() cannot overflow. The maximum is a
+    # constant shift (the result does not depend on it), so no gradient flows through it.
+    shifted = input - input.amax(dim=dim, keepdim=True).detach()
+    exps = shifted.exp()
     return exps / exps.sum(dim=dim, keepdim=True)
 
 
@@ -54,5 +51,7 @@ def log_softmax(input, dim=None, dtype=None):
     input, dim = _prepare(input, dim, dtype, "log_softmax")
     if input.numel() == 0:
         return input.clone()
-    shifted = _shifted(input, dim)
+    shifted = input - input.amax(dim=dim, keepdim=True).detach()  # as in softmax: every entry <= 0
+    # log p = z - m - log sum_j exp(z_j - m). For finite logits the sum is at least 1 (its largest term is
+    # exp(0)), so its log is finite: no probability is rounded to 0 before a log is taken.
     return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
