@@ -4,11 +4,18 @@ What every checker does alike (the stub, a non-callable, an answer that raises, 
 its input in place, no "-0.0000") is tested once for all of them in test_exercises_all.py.
 """
 
+import math
+
 import pytest
 import torch
 
 from checking import assert_accepts, assert_names_the_mistake
-from losslab.exercises.softmax import check_logits_from_probabilities, check_stable_softmax, check_temperature
+from losslab.exercises.softmax import (
+    check_logits_from_probabilities,
+    check_masked_softmax,
+    check_stable_softmax,
+    check_temperature,
+)
 
 # --- Exercise 1: stable softmax -------------------------------------------------------------
 
@@ -164,3 +171,127 @@ def test_logits_from_probabilities_accepts_right_answers(answer, capsys):
 )
 def test_logits_from_probabilities_names_the_mistake(answer, expected, capsys):
     assert_names_the_mistake(check_logits_from_probabilities, answer, expected, capsys)
+
+
+# --- Exercise 4: masked softmax ---------------------------------------------------------------
+
+
+def masked_softmax(logits, allowed):
+    masked_logits = logits.masked_fill(~allowed, -math.inf)
+    return torch.softmax(masked_logits, dim=1).masked_fill(~allowed, 0.0)
+
+
+def masked_softmax_by_hand(logits, allowed):
+    row_max = torch.where(allowed, logits, -math.inf).amax(dim=1, keepdim=True)  # -inf in a row with no class
+    exps = torch.where(allowed, (logits - row_max).exp(), 0.0)
+    return exps / exps.sum(dim=1, keepdim=True).clamp(min=1.0)  # the sum is >= 1 unless the row allows no class
+
+
+def fill_then_softmax(fill):
+    def answer(logits, allowed):
+        return torch.softmax(logits.masked_fill(~allowed, fill), dim=1)
+
+    return answer
+
+
+def naive_masked_softmax(logits, allowed):
+    exps = logits.masked_fill(~allowed, -math.inf).exp()
+    return exps / exps.sum(dim=1, keepdim=True)
+
+
+def overflow_guard_only(logits, allowed):
+    masked_logits = logits.masked_fill(~allowed, -math.inf)
+    exps = (masked_logits - masked_logits.amax(dim=1, keepdim=True).clamp(min=0.0)).exp()  # shifts down, never up
+    return exps / exps.sum(dim=1, keepdim=True)
+
+
+def max_over_all_classes(logits, allowed):
+    exps = (logits - logits.amax(dim=1, keepdim=True)).exp() * allowed  # the maximum includes disallowed classes
+    return exps / exps.sum(dim=1, keepdim=True)
+
+
+def mask_after_softmax(logits, allowed):
+    return torch.softmax(logits, dim=1) * allowed
+
+
+def renormalise_after_softmax(logits, allowed):
+    probs = torch.softmax(logits, dim=1) * allowed
+    return probs / probs.sum(dim=1, keepdim=True)
+
+
+def in_place(logits, allowed):
+    logits.masked_fill_(~allowed, -math.inf)
+    return torch.softmax(logits, dim=1).masked_fill(~allowed, 0.0)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        masked_softmax,
+        masked_softmax_by_hand,
+        lambda logits, allowed: fill_then_softmax(-math.inf)(logits, allowed).nan_to_num(0.0),
+        lambda logits, allowed: torch.where(allowed, fill_then_softmax(-1e9)(logits, allowed), 0.0),
+        lambda logits, allowed: torch.softmax(logits + allowed.log(), dim=1).nan_to_num(0.0),  # the additive mask
+        lambda logits, allowed: torch._safe_softmax(logits.masked_fill(~allowed, -math.inf), 1),
+        lambda logits, allowed: masked_softmax(logits.double(), allowed),
+    ],
+)
+def test_masked_softmax_accepts_right_answers(answer, capsys):
+    assert_accepts(check_masked_softmax, answer, capsys, "exactly 0", "returns zeros for a row with no allowed class")
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (lambda logits, allowed: torch.softmax(logits, dim=1), "you ignored the mask"),
+        (mask_after_softmax, "you set the disallowed probabilities to 0 after the softmax and did not renormalise"),
+        (renormalise_after_softmax, "returns [[nan, nan, nan]] for the logits [[0, -1, 1000]]"),
+        (
+            renormalise_after_softmax,
+            "Mask the logits first (fill the disallowed ones with -inf), then take the softmax",
+        ),
+        (
+            lambda logits, allowed: (
+                mask_after_softmax(logits, allowed)
+                / mask_after_softmax(logits, allowed).sum(dim=1, keepdim=True).clamp(min=1e-12)
+            ),
+            "masking the probabilities after the softmax loses them",
+        ),
+        (fill_then_softmax(-1e4), "class 2 of row 0 is not allowed, but answer gives it probability 1.0000"),
+        (fill_then_softmax(-1e4), "a finite value such as -1e4 is above these allowed logits (-30000)"),
+        (
+            lambda logits, allowed: torch.where(allowed, fill_then_softmax(-1e4)(logits, allowed), 0.0),
+            "is above them (-30000), so the softmax gives the disallowed class all the probability",
+        ),
+        (max_over_all_classes, "If the softmax you take, or the maximum you subtract, includes it"),
+        (fill_then_softmax(0.0), "you set the disallowed logits to 0 (as logits * allowed does)"),
+        (lambda logits, allowed: torch.softmax(logits * allowed, dim=1), "a logit of 0 is an ordinary score"),
+        (lambda logits, allowed: masked_softmax(logits, ~allowed), "you masked the allowed classes instead"),
+        (naive_masked_softmax, "for the logits [[1000, 999, 0]]"),
+        (naive_masked_softmax, "exp(1000) overflows to inf"),
+        (
+            overflow_guard_only,  # fine at 1000, not at -30000
+            "every exp underflows to 0 and 0 / 0 = nan",
+        ),
+        (fill_then_softmax(-math.inf), "row 1 of the logits [[1, 2, 3], [4, 5, 6]]"),
+        (fill_then_softmax(-math.inf), "returns [nan, nan, nan] there: a softmax of a row of -inf logits is nan"),
+        (fill_then_softmax(torch.finfo(torch.float32).min), "so its softmax is uniform (1/C each)"),
+        (fill_then_softmax(torch.finfo(torch.float32).min), "The exercise asks for zeros in such a row"),
+        (lambda logits, allowed: masked_softmax(logits, allowed) * 0.5, "must sum to 1; <lambda>'s sum to [0.5000"),
+        (
+            lambda logits, allowed: torch.softmax(logits.masked_fill(~allowed, -math.inf), dim=0),
+            "you normalised over dim 0 (the batch) instead of dim 1",
+        ),
+        (
+            lambda logits, allowed: masked_softmax(logits / 2, allowed),
+            "row 0 is wrong: for the logits [2, 1, 0.1, -1] with allowed = [True, True, False, True]",
+        ),
+        (
+            lambda logits, allowed: masked_softmax(logits, allowed)[:, :2],
+            "returned shape (3, 2) for an input of shape (3, 4)",
+        ),
+        (in_place, "changed its input in place"),
+    ],
+)
+def test_masked_softmax_names_the_mistake(answer, expected, capsys):
+    assert_names_the_mistake(check_masked_softmax, answer, expected, capsys)

@@ -4,14 +4,17 @@
     check_temperature(softmax_with_temperature)       softmax_with_temperature(logits (N, C), T) -> (N, C)
     check_logits_from_probabilities(logits_from_probabilities)
                                                       logits_from_probabilities(probs (N, C)) -> (N, C)
+    check_masked_softmax(masked_softmax)              masked_softmax(logits (N, C), allowed (N, C) bool) -> (N, C)
 
 Each runs the learner's function on a few fixed inputs, compares with PyTorch to within
 1e-6, and for the typical mistakes says which one it is and how to fix it.
 """
 
+import math
+
 import torch
 
-from ._checking import Wrong, answer_name, call_answer, close, fmt, self_check
+from ._checking import TOLERANCE, Wrong, answer_name, call_answer, close, fmt, self_check
 
 ORDINARY_LOGITS = torch.tensor([[2.0, 1.0, 0.1, -1.0], [0.5, -0.5, 3.0, 0.0], [-2.0, 4.0, 1.0, 1.0]])  # (3, 4)
 HUGE_LOGITS = torch.tensor([[1000.0, 0.0]])  # (1, 2): exp(1000) overflows in float32
@@ -182,3 +185,158 @@ def _constant_per_row(differences):
     """True if each row of differences (N, C) holds one value repeated: a shift softmax ignores."""
     spread = differences.amax(dim=1) - differences.amin(dim=1)
     return bool((spread < 1e-5).all())
+
+
+# Exercise 4, the masked softmax: (logits, allowed, what to say where an answer goes wrong on them).
+ORDINARY_ALLOWED = torch.tensor(
+    [[True, True, False, True], [True, False, False, True], [False, True, True, False]]
+)  # (3, 4): row 1 disallows its largest logit
+MASKED_CASES = [
+    (ORDINARY_LOGITS, ORDINARY_ALLOWED, {}),
+    (
+        torch.tensor([[1000.0, 999.0, 0.0]]),
+        torch.tensor([[True, True, False]]),
+        {
+            "nonfinite": "exp(1000) overflows to inf in float32 (anything above 88.72 does) and inf / inf = nan. "
+            "Subtract each row's maximum before exp, or use torch.softmax on the masked logits."
+        },
+    ),
+    (
+        torch.tensor([[0.0, -1.0, 1000.0]]),
+        torch.tensor([[True, True, False]]),
+        {
+            "nonfinite": "here the disallowed class 2 has by far the largest logit. If the softmax you take, or the "
+            "maximum you subtract, includes it, e^(0 - 1000) for the allowed classes rounds to 0 and normalising "
+            "them divides 0 by 0. Mask the logits first (fill the disallowed ones with -inf), then take the "
+            "softmax: its maximum is then over the allowed classes.",
+            "sums": "here the disallowed class 2 has by far the largest logit, so a softmax over all the classes "
+            "gives it all the probability and rounds e^(0 - 1000) for the allowed ones to 0: masking the "
+            "probabilities after the softmax loses them. Mask the logits (fill the disallowed ones with -inf) "
+            "before the softmax.",
+        },
+    ),
+    (
+        torch.tensor([[-30000.0, -30001.0, -40000.0]]),
+        torch.tensor([[True, True, False]]),
+        {
+            "nonfinite": "every exp underflows to 0 and 0 / 0 = nan. Subtract each row's maximum (over its "
+            "allowed classes) before exp, or use torch.softmax on the masked logits.",
+            "leak": "the value you fill the disallowed logits with is not low enough: it must be below every "
+            "allowed logit by more than about 104, and a finite value such as -1e4 is above these allowed logits "
+            "(-30000). Fill them with -inf (float('-inf')), whose exp is exactly 0 whatever the other logits.",
+            "sums": "the allowed logits here are far below 0. A finite fill value for the disallowed logits, "
+            "such as -1e4, is above them (-30000), so the softmax gives the disallowed class all the probability: "
+            "fill them with -inf (float('-inf')) instead. (And the exps of logits this low underflow to 0 unless "
+            "you subtract the row's maximum first.)",
+        },
+    ),
+    (
+        torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]),
+        torch.tensor([[True, False, True], [False, False, False]]),  # row 1 allows no class
+        {},
+    ),
+]
+
+
+def _masked_reference(logits, allowed):
+    """The masked softmax (N, C), computed in float64: 0 for a disallowed class, zeros in a row allowing none."""
+    masked_logits = logits.double().masked_fill(~allowed, -math.inf)
+    return torch.softmax(masked_logits, dim=1).masked_fill(~allowed, 0.0).to(logits.dtype)
+
+
+def _explain_masked_difference(probs, logits, allowed, expected, name, hints):
+    """Raise Wrong saying how probs differs from the masked softmax `expected` of logits and allowed (N, C)."""
+    if close(probs, expected):
+        return
+    given = f"the logits {fmt(logits, 'g')} with allowed = {allowed.tolist()}"
+    values = probs.double()
+    has_class = allowed.any(dim=1)  # (N,)
+    if not values[has_class].isfinite().all():
+        raise Wrong(
+            f"{name} returns {fmt(probs)} for {given}: " + hints.get("nonfinite", "every probability must be finite")
+        )
+
+    leaked = (values.abs() > TOLERANCE) & ~allowed & has_class[:, None]  # (N, C)
+    if leaked.any():
+        row, column = (int(i) for i in leaked.nonzero()[0])
+        leak = (
+            f"class {column} of row {row} is not allowed, but {name} gives it probability "
+            f"{fmt(probs[row, column])} for {given}: "
+        )
+        if "leak" in hints:
+            raise Wrong(leak + hints["leak"])
+        if close(probs, torch.softmax(logits, dim=1)):
+            raise Wrong(
+                f"{name} returns the plain softmax: you ignored the mask. `allowed` is True where a class may be "
+                "chosen; every other class must get probability exactly 0."
+            )
+        if close(probs, torch.softmax(logits.masked_fill(~allowed, 0.0), dim=1)):
+            raise Wrong(
+                "you set the disallowed logits to 0 (as logits * allowed does), but a logit of 0 is an ordinary "
+                "score: e^0 = 1 gets its share of the probability. Fill them with -inf instead: e^(-inf) = 0."
+            )
+        if close(probs, _masked_reference(logits, ~allowed)):
+            raise Wrong(
+                "you masked the allowed classes instead of the others: `allowed` is True where a class may be "
+                "chosen, so fill the logits where ~allowed (logits.masked_fill(~allowed, ...))"
+            )
+        raise Wrong(leak + "a disallowed class must get exactly 0. Fill its logit with -inf before the softmax.")
+
+    sums = values.sum(dim=1)  # (N,)
+    if ((sums - 1).abs() > 1e-5)[has_class].any():
+        wrong_sums = f"for {given} the rows with an allowed class must sum to 1; {name}'s sum to {fmt(sums)}: "
+        if "sums" in hints:
+            raise Wrong(wrong_sums + hints["sums"])
+        if close(probs, torch.softmax(logits, dim=1) * allowed):
+            raise Wrong(
+                f"the rows sum to {fmt(sums)}, not 1: you set the disallowed probabilities to 0 after the softmax "
+                "and did not renormalise. Mask the logits before the softmax instead (fill the disallowed ones "
+                "with -inf), so that the allowed classes share all the probability."
+            )
+        if _sums_to_one(probs, dim=0):
+            raise Wrong(
+                "rows don't sum to 1, columns do: you normalised over dim 0 (the batch) instead of dim 1 (the "
+                "classes). Take the softmax over dim=1."
+            )
+        raise Wrong(wrong_sums + "the allowed classes share all the probability.")
+
+    for row in range(len(probs)):
+        if close(probs[row], expected[row]):
+            continue
+        if not has_class[row]:
+            if not values[row].isfinite().all():
+                reason = "a softmax of a row of -inf logits is nan (its maximum is -inf, and -inf - (-inf) = nan)"
+            elif ((values[row] - values[row].mean()).abs() < TOLERANCE).all():
+                reason = (
+                    "a finite fill value gives every class of that row the same logit, so its softmax is "
+                    "uniform (1/C each)"
+                )
+            else:
+                reason = "there is no allowed class to give probability to"
+            raise Wrong(
+                f"row {row} of {given} allows no class, and {name} returns {fmt(probs[row])} there: {reason}. "
+                "The exercise asks for zeros in such a row: for instance, set the probabilities of the disallowed "
+                "classes to 0 after the softmax, probs.masked_fill(~allowed, 0.0)."
+            )
+        raise Wrong(
+            f"row {row} is wrong: for the logits {fmt(logits[row], 'g')} with allowed = {allowed[row].tolist()} the "
+            f"masked softmax is {fmt(expected[row])}, you return {fmt(probs[row])}. The allowed classes keep the "
+            "ratios softmax gives them: e^(z_i) divided by the sum of e^(z_j) over the allowed classes j."
+        )
+
+
+@self_check
+def check_masked_softmax(masked_softmax):
+    """masked_softmax(logits, allowed) for logits of shape (N, C) and a bool mask allowed of the same shape: the
+    softmax over each row's allowed classes, 0 for the others, finite for any finite logits, a row of zeros
+    where no class is allowed."""
+    name = answer_name(masked_softmax)
+    for logits, allowed, hints in MASKED_CASES:
+        probs = call_answer(masked_softmax, logits, allowed)
+        expected = _masked_reference(logits, allowed)
+        _check_shape(probs, expected, name, logits)
+        _explain_masked_difference(probs, logits, allowed, expected, name, hints)
+    return (
+        f"{name} gives every disallowed class exactly 0 and the allowed ones a softmax of their own, stays finite "
+        "for logits like 1000 and -30000, and returns zeros for a row with no allowed class."
+    )
