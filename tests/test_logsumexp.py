@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from losslab.logsumexp import logsumexp
+from losslab.logsumexp import logsumexp, shifted_logsumexp
 from strategies import assert_raises_like_torch, check_against_torch, logits, small_shapes
 
 INF = math.inf
@@ -213,3 +213,12 @@ def test_gradcheck_and_gradgradcheck(dim, keepdim):
     z = torch.randn(3, 4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3), requires_grad=True)
     assert torch.autograd.gradcheck(lambda z: logsumexp(z, dim, keepdim), (z,))
     assert torch.autograd.gradgradcheck(lambda z: logsumexp(z, dim, keepdim), (z,))
+
+
+def test_the_forward_pass_is_the_formula_notebook_03_shows():
+    """Notebook 03 shows shifted_logsumexp's source as the code that logsumexp runs: the same values, bit for bit."""
+    z = torch.tensor([[1000.0, 0.0, -1000.0], [-1000.0, -1001.0, -1002.0], [-INF, -INF, -INF], [1.0, 2.0, 3.0]])
+    for dim, keepdim in [(1, False), (1, True), ((0, 1), False)]:
+        dims = dim if isinstance(dim, tuple) else (dim,)
+        assert torch.equal(logsumexp(z, dim, keepdim), shifted_logsumexp(z, dims, keepdim))
+    assert shifted_logsumexp(z, (1,), False)[2] == -INF  # a fully masked row: shifted by 0, not by -inf

@@ -82,18 +82,23 @@ def _check_arguments(input, dim, keepdim):
     return dims
 
 
+def shifted_logsumexp(input, dims, keepdim):
+    """The stable formula over the tuple `dims`: m + log sum exp(input - m), m the maximum (0 where infinite)."""
+    real = input.real if input.is_complex() else input  # complex inputs: shift by the maximum real part
+    shift = real.amax(dim=dims, keepdim=True)  # m, keeping the reduced dims so that it broadcasts
+    shift = torch.where(shift.isinf(), 0.0, shift)  # never shift by an infinity: -inf - (-inf) is nan
+    total = (input - shift).exp().sum(dim=dims, keepdim=keepdim)  # every term <= 1 (in real part)
+    if not keepdim and dims:
+        shift = shift.squeeze(dims)
+    return total.log() + shift
+
+
 class _LogSumExp(torch.autograd.Function):
     """The stable forward pass, and PyTorch's backward formula: grad * exp(input - result)."""
 
     @staticmethod
     def forward(ctx, input, dims, keepdim):
-        real = input.real if input.is_complex() else input
-        shift = real.amax(dim=dims, keepdim=True)
-        shift = torch.where(shift.isinf(), 0.0, shift)  # never shift by an infinity: -inf - (-inf) is nan
-        total = (input - shift).exp().sum(dim=dims, keepdim=keepdim)  # every term <= 1 (in real part)
-        if not keepdim and dims:
-            shift = shift.squeeze(dims)
-        result = total.log() + shift
+        result = shifted_logsumexp(input, dims, keepdim)
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(input, result)
         return result
