@@ -3,9 +3,12 @@
     check_cross_entropy_from_logits(cross_entropy_from_logits)
         cross_entropy_from_logits(logits (N, C), target (N,) int64) -> the mean loss, a 0-d tensor
     check_kl_divergence(kl_divergence)
-        kl_divergence(p (N, C), q (N, C)) -> KL(p || q) of each row, (N,)
+        kl_divergence(q (N, C), p (N, C)) -> KL(q || p) of each row, (N,): q the target, p the model
     check_soft_cross_entropy(soft_cross_entropy)
         soft_cross_entropy(logits (N, C), target_probs (N, C)) -> H(target_probs, softmax(logits)) of each row, (N,)
+    check_fixed_training_loss(fixed_training_loss)
+        fixed_training_loss(model, inputs (N, 2), target (N,)) -> the mean cross-entropy of the logits of a
+        model that ends in nn.Softmax (the double softmax of a training snippet, fixed in the loss)
 
 Each runs the learner's function on fixed inputs (the notebook's worked example among them),
 compares with PyTorch, and for the typical mistakes says which one it is and how to fix it.
@@ -15,6 +18,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.distributions import Categorical
 from torch.distributions import kl_divergence as torch_kl_divergence
 
@@ -27,12 +31,12 @@ WORKED_TARGETS = torch.tensor([3, 0, 2])  # (3,)
 EXTREME_LOGITS = torch.tensor([[0.0, 120.0, -5.0], [2.0, 1.0, 0.5]])  # (2, 3)
 EXTREME_TARGETS = torch.tensor([0, 2])  # (2,)
 
-# Exercise 2: rows of p and q; row 2 has p == q.
-P = torch.tensor([[0.7, 0.2, 0.05, 0.05], [0.25, 0.25, 0.25, 0.25], [0.1, 0.6, 0.2, 0.1]])  # (3, 4)
-Q = torch.tensor([[0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.6, 0.2, 0.1]])  # (3, 4)
-# Rows of p with zeros: a one-hot label, and a distribution over two of the four classes.
-P_WITH_ZEROS = torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.5, 0.5, 0.0, 0.0]])  # (2, 4)
-Q_FOR_ZEROS = torch.tensor([[0.1, 0.2, 0.6, 0.1], [0.25, 0.25, 0.25, 0.25]])  # (2, 4)
+# Exercise 2: rows of the target q and the model p; row 2 has p == q.
+Q = torch.tensor([[0.7, 0.2, 0.05, 0.05], [0.25, 0.25, 0.25, 0.25], [0.1, 0.6, 0.2, 0.1]])  # (3, 4)
+P = torch.tensor([[0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.6, 0.2, 0.1]])  # (3, 4)
+# Rows of q with zeros: a one-hot label, and a distribution over two of the four classes.
+Q_WITH_ZEROS = torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.5, 0.5, 0.0, 0.0]])  # (2, 4)
+P_FOR_ZEROS = torch.tensor([[0.1, 0.2, 0.6, 0.1], [0.25, 0.25, 0.25, 0.25]])  # (2, 4)
 
 # Exercise 3: soft targets for the worked example's logits (rows sum to 1, no zeros) ...
 SOFT_TARGETS = torch.tensor([[0.1, 0.05, 0.05, 0.8], [0.25, 0.25, 0.25, 0.25], [0.2, 0.1, 0.6, 0.1]])  # (3, 4)
@@ -52,8 +56,8 @@ def _first_match(result, candidates):
     return first_match(result, candidates, ATOL, RTOL)
 
 
-def _entropy(p):
-    return -torch.xlogy(p, p).sum(dim=1)  # (N,), with 0 log 0 = 0
+def _entropy(q):
+    return -torch.xlogy(q, q).sum(dim=1)  # (N,), with 0 log 0 = 0
 
 
 # --- Exercise 1 ------------------------------------------------------------------------------
@@ -188,31 +192,31 @@ def check_cross_entropy_from_logits(cross_entropy_from_logits):
 # --- Exercise 2 ------------------------------------------------------------------------------
 
 
-def _kl_mistakes(p, q):
-    """(value, message) for each typical wrong per-row KL(p || q) of p, q (N, C)."""
-    p, q = p.double(), q.double()
-    kl = torch.xlogy(p, p).sum(dim=1) - (p * q.log()).sum(dim=1)  # (N,)
-    cross_entropy = -(p * q.log()).sum(dim=1)
-    n_classes = p.shape[1]
+def _kl_mistakes(q, p):
+    """(value, message) for each typical wrong per-row KL(q || p) of q, p (N, C)."""
+    q, p = q.double(), p.double()
+    kl = torch.xlogy(q, q).sum(dim=1) - (q * p.log()).sum(dim=1)  # (N,)
+    cross_entropy = -(q * p.log()).sum(dim=1)
+    n_classes = q.shape[1]
     return [
         (
-            (q * (q.log() - p.log())).sum(dim=1),
-            "that is KL(q || p), the wrong direction: KL is not symmetric. KL(p || q) = sum p log(p / q), "
-            "weighted by p. (With F.kl_div the first argument is log q and the second p: "
-            "F.kl_div(q.log(), p, reduction='none').sum(dim=1).)",
+            (p * (p.log() - q.log())).sum(dim=1),
+            "that is sum p log(p / q), the divergence in the wrong direction: KL is not symmetric. "
+            "KL(q || p) = sum q log(q / p), weighted by the target q. (With F.kl_div the first argument is "
+            "log p and the second q: F.kl_div(p.log(), q, reduction='none').sum(dim=1).)",
         ),
-        (-kl, "the sign is wrong: KL(p || q) = sum p log(p / q) = -sum p log(q / p), never negative"),
+        (-kl, "the sign is wrong: KL(q || p) = sum q log(q / p) = -sum q log(p / q), never negative"),
         (kl / math.log(2), "you took the log in base 2 (bits): use the natural log, torch.log, as PyTorch does"),
         (
             cross_entropy,
-            "that is the cross-entropy H(p, q) = -sum p log q, not the KL divergence: subtract the entropy, "
-            "KL(p || q) = H(p, q) - H(p) = sum p log(p / q)",
+            "that is the cross-entropy H(q, p) = -sum q log p, not the KL divergence: subtract the entropy, "
+            "KL(q || p) = H(q, p) - H(q) = sum q log(q / p)",
         ),
-        (_entropy(p), "that is the entropy H(p) of p: the KL divergence compares p with q, sum p log(p / q)"),
+        (_entropy(q), "that is the entropy H(q) of q: the KL divergence compares q with p, sum q log(q / p)"),
         (
-            (torch.xlogy(p, p) - p * q).sum(dim=1),
-            "you passed q itself where log q belongs (as in F.kl_div(q, p)): F.kl_div's first argument is "
-            "log q, so F.kl_div(q.log(), p, reduction='none').sum(dim=1)",
+            (torch.xlogy(q, q) - q * p).sum(dim=1),
+            "you passed p itself where log p belongs (as in F.kl_div(p, q)): F.kl_div's first argument is "
+            "log p, so F.kl_div(p.log(), q, reduction='none').sum(dim=1)",
         ),
         (
             kl / n_classes,
@@ -237,43 +241,43 @@ def _explain_row_shape(result, name, shape, rows, terms, wanted):
     raise Wrong(f"{name} returned shape {tuple(result.shape)}: return {wanted}, shape ({n_samples},)")
 
 
-def _explain_kl(result, p, q, name):
-    expected = torch_kl_divergence(Categorical(probs=p), Categorical(probs=q))  # (N,)
-    n_samples, n_classes = p.shape
+def _explain_kl(result, q, p, name):
+    expected = torch_kl_divergence(Categorical(probs=q), Categorical(probs=p))  # (N,)
+    n_samples, n_classes = q.shape
     if result.shape != expected.shape:
         if result.numel() == 1:
             raise Wrong(
                 f"{name} returned one number for {n_samples} rows: return one KL divergence per row, shape "
                 f"({n_samples},), summing over the classes only (.sum(dim=1); no reduction over the batch)"
             )
-        _explain_row_shape(result, name, p.shape, "the rows", "p log(p / q)", "one value per row")
+        _explain_row_shape(result, name, q.shape, "the rows", "q log(q / p)", "one value per row")
     if _same(result, expected):
         return
-    mistake = _first_match(result, _kl_mistakes(p, q))
+    mistake = _first_match(result, _kl_mistakes(q, p))
     if mistake:
         raise Wrong(mistake)
-    if result.isnan().any() and (p == 0).any():
+    if result.isnan().any() and (q == 0).any():
         raise Wrong(
-            f"{name} returns {fmt(result)} for p = {fmt(p, 'g')}: a class with p = 0 gives 0 * log 0 = "
-            "0 * (-inf) = nan, but its term is 0 (the limit of p log p as p -> 0). Use torch.xlogy(p, p), "
-            "which is 0 where p = 0, for p log p."
+            f"{name} returns {fmt(result)} for q = {fmt(q, 'g')}: a class with q = 0 gives 0 * log 0 = "
+            "0 * (-inf) = nan, but its term is 0 (the limit of q log q as q -> 0). Use torch.xlogy(q, q), "
+            "which is 0 where q = 0, for q log q."
         )
     row = int((result.double() - expected.double()).abs().nan_to_num(math.inf).argmax())
     raise Wrong(
-        f"row {row} is wrong: for p = {fmt(p[row], 'g')} and q = {fmt(q[row], 'g')}, KL(p || q) = "
+        f"row {row} is wrong: for q = {fmt(q[row], 'g')} and p = {fmt(p[row], 'g')}, KL(q || p) = "
         f"{fmt(expected[row])}, you return {fmt(result[row])}"
     )
 
 
 @self_check
 def check_kl_divergence(kl_divergence):
-    """kl_divergence(p (N, C), q (N, C)) -> KL(p || q) of each row, (N,)."""
+    """kl_divergence(q (N, C), p (N, C)) -> KL(q || p) of each row, (N,): q the target, p the model."""
     name = answer_name(kl_divergence)
-    for p, q in ((P, Q), (P_WITH_ZEROS, Q_FOR_ZEROS)):
-        _explain_kl(call_answer(kl_divergence, p, q), p, q, name)
+    for q, p in ((Q, P), (Q_WITH_ZEROS, P_FOR_ZEROS)):
+        _explain_kl(call_answer(kl_divergence, q, p), q, p, name)
     return (
         f"{name} matches torch.distributions.kl_divergence row by row: 0 where p = q, and 0 log 0 = 0 "
-        "where p has zeros, so for a one-hot p it is -log q[target], the cross-entropy."
+        "where q has zeros, so for a one-hot q = e_y it is -log p_y, the cross-entropy."
     )
 
 
@@ -362,4 +366,189 @@ def check_soft_cross_entropy(soft_cross_entropy):
         f"{name} matches F.cross_entropy(logits, target_probs, reduction='none'), PyTorch's loss with "
         "probability targets, and stays finite for extreme logits; for a one-hot target row it is the "
         "ordinary -log p[target]."
+    )
+
+
+# --- Exercise 4 ------------------------------------------------------------------------------
+
+# A small classifier of 2-D points into 3 classes, as a training snippet would build it, ending in the
+# nn.Softmax that causes the double softmax. Its weights are set by hand, to small integers, so that its
+# logits are exact in float32 (the same on every CPU) and it classifies like a trained model:
+# hidden = relu([x0, x1, -x0, -x1]); class 0 likes x0 > 0, class 1 x1 > 0, class 2 the negatives.
+HIDDEN_WEIGHT = ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))  # (4, 2)
+OUTPUT_WEIGHT = ((2.0, 0.0, -1.0, 0.0), (0.0, 2.0, 0.0, -1.0), (-1.0, -1.0, 2.0, 2.0))  # (3, 4)
+# A batch the model mostly gets right (the last sample is a mistake): its logits are
+# [4, 1, -2.5], [1, 4, -2.5], [-1.5, -1, 5], [2, -1, 1], [-0.5, 3, -0.5], [3, 2, -2.5].
+BATCH_INPUTS = torch.tensor([[2.0, 0.5], [0.5, 2.0], [-1.5, -1.0], [1.0, -1.0], [-0.5, 1.5], [1.5, 1.0]])  # (6, 2)
+BATCH_TARGET = torch.tensor([0, 1, 2, 0, 1, 2])  # (6,)
+# A batch with a confidently wrong sample: logits [80, 0, -40] for class 2. Its probability e^-120 is 0 in
+# float32, so the log of the model's probabilities is -inf there, while the loss from the logits is 120.
+CONFIDENT_INPUTS = torch.tensor([[40.0, 0.0], [1.0, 1.0]])  # (2, 2)
+CONFIDENT_TARGET = torch.tensor([2, 0])  # (2,)
+GRAD_ATOL = 1e-5
+GRAD_RTOL = 1e-4
+
+TAKE_THE_LOGITS = (
+    "give F.cross_entropy the logits, the output of the model without its final Softmax: "
+    "model[:-1](inputs) (an nn.Sequential can be sliced like a list)"
+)
+
+
+def make_softmax_model():
+    """A fresh nn.Sequential(Linear(2, 4), ReLU(), Linear(4, 3), Softmax(dim=1)) with the hand-set weights."""
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3), nn.Softmax(dim=1))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor(HIDDEN_WEIGHT))
+        model[0].bias.zero_()
+        model[2].weight.copy_(torch.tensor(OUTPUT_WEIGHT))
+        model[2].bias.zero_()
+    return model
+
+
+def _model_unchanged(model, reference):
+    """model still has reference's layers (the Softmax last) and parameters."""
+    if not isinstance(model, nn.Sequential) or [type(m) for m in model] != [type(m) for m in reference]:
+        return False
+    ours, theirs = model.state_dict(), reference.state_dict()
+    return ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+def _training_loss_mistakes(model, inputs, target):
+    """(value, message) for each typical wrong fix of the double softmax, on a fresh model's outputs."""
+    with torch.no_grad():
+        hidden = model[:-2](inputs).double()  # (N, 4): the ReLU's outputs
+        logits = model[:-1](inputs).double()  # (N, 3)
+    probs = torch.softmax(logits, dim=1)  # (N, 3): what model(inputs) returns
+    rows = torch.arange(len(target))
+    return [
+        (
+            F.cross_entropy(probs, target),
+            "that is still the double softmax: model(inputs) ends in nn.Softmax, so its outputs are "
+            "probabilities, and F.cross_entropy applies a second softmax to them (so does F.nll_loss of their "
+            "log_softmax): " + TAKE_THE_LOGITS,
+        ),
+        (
+            -probs[rows, target].mean(),
+            "F.nll_loss only picks the target's entry and negates it: given the probabilities it returns "
+            "-mean p_y, a negative 'loss'. It wants log-probabilities; better, " + TAKE_THE_LOGITS,
+        ),
+        (
+            -logits[rows, target].mean(),
+            "you removed the softmax but also the log: F.nll_loss of the raw logits is -mean z_y, not a "
+            "cross-entropy. F.nll_loss wants log-probabilities (torch.log_softmax(logits, dim=1)); or give "
+            "the logits to F.cross_entropy, which takes their log_softmax itself",
+        ),
+        (
+            F.cross_entropy(hidden, target),
+            "you removed two layers: model[:-2] ends at the ReLU's 4 outputs, not at the 3 class logits. "
+            "Drop only the final Softmax, model[:-1](inputs)",
+        ),
+        (
+            F.cross_entropy(logits, target, reduction="sum"),
+            "you summed over the batch: the training loss is the MEAN over the samples, F.cross_entropy's "
+            "default reduction",
+        ),
+        (
+            -torch.log_softmax(logits, dim=0)[rows, target].mean(),
+            "you took the softmax over dim 0, across the batch: each sample's classes are along dim 1",
+        ),
+    ]
+
+
+def _explain_training_loss(loss, model, inputs, target, name, confident):
+    """Raise Wrong unless loss (the learner's result for a fresh model) is the mean cross-entropy of the
+    model's logits, with the gradient that loss.backward() should give its parameters."""
+    reference = make_softmax_model()
+    if not _model_unchanged(model, reference):
+        raise Wrong(
+            f"{name} changed the model itself (its layers or its weights): the rest of the code, which reads "
+            "probabilities from model(inputs), would now get something else. Leave the model as it is and "
+            "compute its logits with model[:-1](inputs)"
+        )
+    expected = F.cross_entropy(reference[:-1](inputs), target)  # 0-d, with a graph back to reference
+    if loss.numel() != 1:
+        per_sample = F.cross_entropy(reference[:-1](inputs), target, reduction="none")
+        if _same(loss.detach(), per_sample.detach()):
+            raise Wrong(
+                f"{name} returned the {len(target)} per-sample losses: return their mean, one number (a 0-d "
+                "tensor), as F.cross_entropy's default reduction does"
+            )
+        raise Wrong(
+            f"{name} returned shape {tuple(loss.shape)} for a batch of {len(target)} samples: return one "
+            "number (a 0-d tensor), the mean loss over the batch"
+        )
+    value = loss.detach().reshape(())
+    if not _same(value, expected.detach()):
+        mistake = _first_match(value, _training_loss_mistakes(make_softmax_model(), inputs, target))
+        if mistake:
+            raise Wrong(mistake)
+        if confident and not value.isfinite():
+            raise Wrong(
+                f"{name} is right on the first batch but returns {fmt(value)} on a batch with a confidently "
+                "wrong sample (logits [80, 0, -40], true class 2): its probability e^-120 underflows to 0 in "
+                "float32 and log 0 = -inf. You took the log of the model's probabilities; instead, " + TAKE_THE_LOGITS
+            )
+        if confident and value < expected.detach():
+            raise Wrong(
+                f"{name} returns {fmt(value)} where the loss is {fmt(expected.detach())} for a confidently "
+                "wrong sample: a small constant added inside the log (or a clamp) caps its loss. Take no log "
+                "of probabilities at all: " + TAKE_THE_LOGITS
+            )
+        raise Wrong(
+            f"{name} returns {fmt(value)} for the batch {fmt(inputs, 'g')} with targets {target.tolist()}; "
+            f"the mean cross-entropy of the model's logits is {fmt(expected.detach())}"
+        )
+    _explain_gradient(loss, model, reference, expected, name)
+
+
+def _explain_gradient(loss, model, reference, expected, name):
+    """The learner's loss, right in value, sends the right gradient into the model's own parameters."""
+    no_gradient = (
+        f"{name} gives the right number, but loss.backward() cannot reach the model's weights, so training "
+        "would change nothing: "
+    )
+    if not loss.requires_grad:
+        raise Wrong(
+            no_gradient + "the loss carries no gradient (computed under torch.no_grad(), detached, with "
+            ".item() or rebuilt with torch.tensor(...)). Compute it from model[:-1](inputs) directly"
+        )
+    try:
+        loss.sum().backward()
+    except RuntimeError as error:
+        if "second time" not in str(error):
+            raise Wrong(f"loss.backward() on the loss {name} returns raised RuntimeError: {error}") from None
+        raise Wrong(
+            f"{name} calls backward() itself, so a second loss.backward() in the training step fails: "
+            "return the loss, and leave backward() to the training step"
+        ) from None
+    expected.backward()
+    for (key, parameter), wanted in zip(model.named_parameters(), reference.parameters(), strict=True):
+        if parameter.grad is None:
+            raise Wrong(
+                no_gradient + f"the parameter {key} gets no gradient (did you run a copy of the model, or "
+                "detach its output?). Compute the loss from model[:-1](inputs), the model's own layers"
+            )
+        if not close(parameter.grad, wanted.grad, GRAD_ATOL, GRAD_RTOL):
+            raise Wrong(
+                f"{name} gives the right number, but its gradient for the parameter {key} is "
+                f"{fmt(parameter.grad)}, where the cross-entropy's is {fmt(wanted.grad)}"
+            )
+
+
+@self_check
+def check_fixed_training_loss(fixed_training_loss):
+    """fixed_training_loss(model, inputs (N, 2), target (N,)) -> the mean cross-entropy of the model's logits,
+    a 0-d tensor that backpropagates into the model (whose last layer is an nn.Softmax, left in place)."""
+    name = answer_name(fixed_training_loss)
+    for inputs, target, confident in (
+        (BATCH_INPUTS, BATCH_TARGET, False),
+        (CONFIDENT_INPUTS, CONFIDENT_TARGET, True),
+    ):
+        model = make_softmax_model()
+        loss = call_answer(fixed_training_loss, model, inputs, target)
+        _explain_training_loss(loss, model, inputs, target, name, confident)
+    return (
+        f"{name} gives the mean cross-entropy of the model's logits, with the right gradient, and stays "
+        "finite for a confidently wrong sample (logit gap 120), while the model keeps its Softmax for "
+        "whoever needs its probabilities."
     )
