@@ -46,11 +46,11 @@ def test_one_bar_panel_per_sample_shows_its_softmax_with_the_target_in_red(drawn
         target = WORKED_TARGETS[n]
         assert colors[target] == to_rgba(TARGET_COLOR)
         assert all(color == to_rgba(OTHER_COLOR) for c, color in enumerate(colors) if c != target)
-        assert ax.get_title() == f"sample {n}: target {target}\nloss −log p = {float(losses[n]):.4f}"
+        assert ax.get_title() == f"sample {n}: $y = {target}$\n$\\ell = -\\log p_y$ = {float(losses[n]):.4f}"
     assert [ax.get_title().splitlines()[1] for ax in bar_axes] == [
-        "loss −log p = 1.3951",
-        "loss −log p = 7.5357",
-        "loss −log p = 2.2155",
+        r"$\ell = -\log p_y$ = 1.3951",
+        r"$\ell = -\log p_y$ = 7.5357",
+        r"$\ell = -\log p_y$ = 2.2155",
     ]
 
 
@@ -66,9 +66,9 @@ def test_the_curve_panel_marks_each_sample_on_minus_log_p_and_the_mean(drawn):
     torch.testing.assert_close(torch.as_tensor(y), -target_probs.log(), rtol=1e-6, atol=1e-6)
     assert mean_line.get_ydata()[0] == pytest.approx(3.7154, abs=5e-5)
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert labels == ["surprise −log p", "the samples' targets", "mean loss 3.7154"]
+    assert labels == [r"$\ell = -\log p_y$", "the samples", "mean loss $L$ = 3.7154"]
     annotations = sorted(child.get_text() for child in ax.texts)
-    assert annotations == ["sample 0: p = 0.2478", "sample 1: p = 0.0005", "sample 2: p = 0.1091"]
+    assert annotations == ["sample 0: $p_y$ = 0.2478", "sample 1: $p_y$ = 0.0005", "sample 2: $p_y$ = 0.1091"]
     assert ax.get_ylim()[1] > max(y)  # every sample is inside the axes
 
 
@@ -76,8 +76,16 @@ def test_takes_any_batch():
     fig = worked_example_losses([[0.0, 1.0, 2.0], [20.0, 0.0, 0.0]], [2, 1])
     try:
         assert len(fig.axes) == 3
-        assert fig.axes[1].get_title().startswith("sample 1: target 1\nloss −log p = 20.0000")
+        assert fig.axes[1].get_title() == "sample 1: $y = 1$\n$\\ell = -\\log p_y$ = 20.0000"
         x, y = fig.axes[2].get_lines()[1].get_data()
         assert fig.axes[2].get_ylim()[1] > max(y)
     finally:
         plt.close(fig)
+
+
+def test_labels_use_the_course_notation(drawn):
+    """p the model's distribution, y the true class, ℓ the per-sample loss, L the mean (notation.md)."""
+    assert drawn.axes[0].get_ylabel() == r"$p = \mathrm{softmax}(z)$"
+    ax = drawn.axes[3]
+    assert ax.get_title() == r"cross-entropy $\ell = -\log p_y$"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (r"probability of the true class, $p_y$", r"loss $\ell$")

@@ -53,7 +53,7 @@ def test_starts_at_the_first_worked_example_sample():
     explorer = CrossEntropyExplorer()
     assert [s.value for s in explorer.logit_sliders] == [7.4, 2.8, -0.6, 6.3]
     assert explorer.target_selector.value == 3
-    assert readout_parts(explorer) == ["p₃ = 0.2478", "loss = −log p₃ = 1.3951", "in float32: 1.3951"]
+    assert readout_parts(explorer) == ["p₃ = 0.2478", "ℓ = −log p₃ = 1.3951", "in float32: 1.3951"]
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_readout_bars_and_curve_follow_the_controls(logits, target):
     y = "₀₁₂₃"[target]
     assert readout_parts(explorer) == [
         f"p{y} = {float(p_y):.4f}",
-        f"loss = −log p{y} = {format_loss(loss)}",
+        f"ℓ = −log p{y} = {format_loss(loss)}",
         f"in float32: {format_loss(loss_32)}",
     ]
     torch.testing.assert_close(explorer.loss, loss, rtol=0, atol=0)
@@ -113,7 +113,7 @@ def test_the_loss_never_reads_zero_in_float64_but_does_in_float32():
     explorer.target_selector.value = 0
     assert float(explorer.loss) == pytest.approx(math.log1p(3 * math.exp(-20)), rel=1e-6)
     assert float(explorer.loss) > 0 and float(explorer.loss_float32) == 0
-    assert readout_parts(explorer) == ["p₀ = 1.0000", "loss = −log p₀ = 6.2e-09", "in float32: 0"]
+    assert readout_parts(explorer) == ["p₀ = 1.0000", "ℓ = −log p₀ = 6.2e-09", "in float32: 0"]
 
 
 def test_format_loss_is_fixed_decimals_or_scientific_below_a_thousandth():
@@ -129,7 +129,7 @@ def test_format_loss_is_fixed_decimals_or_scientific_below_a_thousandth():
 def test_loss_parts():
     assert loss_parts(torch.tensor(0.25), 2, torch.tensor(1.3862944), torch.tensor(1.3862944)) == [
         "p₂ = 0.2500",
-        "loss = −log p₂ = 1.3863",
+        "ℓ = −log p₂ = 1.3863",
         "in float32: 1.3863",
     ]
 
@@ -180,3 +180,14 @@ def test_axes_limits_stay_fixed():
     assert [(ax.get_xlim(), ax.get_ylim()) for ax in explorer.figure.axes] == limits
     # The largest loss the controls allow fits in the loss axes.
     assert max(explorer.curve.line.get_ydata()) < explorer.figure.axes[1].get_ylim()[1]
+
+
+def test_labels_use_the_course_notation():
+    """p = softmax(z) the model, y the true class, ℓ = -log p_y the loss (notation.md), in the chart and readout."""
+    explorer = CrossEntropyExplorer()
+    ax_probs, ax_loss = explorer.figure.axes
+    assert ax_probs.get_title() == r"$p = \mathrm{softmax}(z)$, target in red"
+    assert ax_probs.get_ylabel() == r"probability $p_c$"
+    assert ax_loss.get_title() == r"$\ell = -\log p_y$ against $z_y$, others fixed"
+    assert (ax_loss.get_xlabel(), ax_loss.get_ylabel()) == (r"target logit $z_y$", r"loss $\ell$")
+    assert readout_parts(explorer)[1].startswith("ℓ = −log p₃ = ")

@@ -1,4 +1,4 @@
-"""Notebook 02's cross-entropy explorer: logit sliders and a target class -> probabilities and -log p_y.
+"""Notebook 02's cross-entropy explorer: logit sliders and a target class -> p = softmax(z) and ℓ = -log p_y.
 
 The readout is computed in float64, so it shows what float32 hides: the loss of a correct,
 confident prediction gets very small but never reaches 0.
@@ -39,10 +39,10 @@ def loss_curve(logits, target, grid):
 
 
 class CrossEntropyExplorer(Explorer):
-    """Logit sliders and a target selector; the bars of softmax(z) with the target's bar in red,
-    and the loss -log p_y against the target logit z_y with the current point marked."""
+    """Logit sliders and a target selector; the bars of p = softmax(z) with the target's bar in red,
+    and the loss ℓ = -log p_y against the target logit z_y with the current point marked."""
 
-    description = "logit sliders and a target class with the probability bars and the loss -log p_y"
+    description = "logit sliders and a target class with the probability bars and the loss ℓ = -log p_y"
 
     def __init__(self, logits=(7.4, 2.8, -0.6, 6.3), target=3, bound=10.0, *, recreate_figure=False):
         self.logit_panel = LogitPanel(logits, bound=bound)
@@ -59,8 +59,8 @@ class CrossEntropyExplorer(Explorer):
         self.bars = ProbabilityBars(
             ax_probs, [0.0] * n_classes, tick_labels=[f"p{subscript(i)}" for i in range(n_classes)]
         )
-        ax_probs.set_ylabel("probability")
-        ax_probs.set_title("softmax(z), target in red", fontsize="medium")
+        ax_probs.set_ylabel(r"probability $p_c$")
+        ax_probs.set_title(r"$p = \mathrm{softmax}(z)$, target in red", fontsize="medium")
 
         # The largest loss on the grid: the target logit at -bound, every other logit at +bound.
         max_loss = 2 * bound + torch.log(torch.tensor(n_classes - 1.0)).item()
@@ -68,7 +68,7 @@ class CrossEntropyExplorer(Explorer):
         ax_loss.text(
             0.98,
             0.95,
-            "dotted: loss 0,\napproached, never reached",
+            "dotted: ℓ = 0,\napproached, never reached",
             transform=ax_loss.transAxes,
             ha="right",
             va="top",
@@ -78,10 +78,10 @@ class CrossEntropyExplorer(Explorer):
         self.curve = MarkedCurve(ax_loss, self.grid, torch.zeros_like(self.grid), marker_color=TARGET_COLOR)
         ax_loss.set_xlim(-bound, bound)
         ax_loss.set_ylim(-0.05 * max_loss, 1.08 * max_loss)
-        ax_loss.set_ylabel("loss")
+        ax_loss.set_ylabel(r"loss $\ell$")
         ax_loss.spines[["top", "right"]].set_visible(False)
-        ax_loss.set_xlabel("target logit z_y")
-        ax_loss.set_title("−log p_y against z_y, others fixed", fontsize="medium")
+        ax_loss.set_xlabel(r"target logit $z_y$")
+        ax_loss.set_title(r"$\ell = -\log p_y$ against $z_y$, others fixed", fontsize="medium")
         fig.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.88, wspace=0.3)
         return fig, [*self.bars.artists, *self.curve.artists]  # bar and label colours move too: they mark the target
 
@@ -106,10 +106,10 @@ class CrossEntropyExplorer(Explorer):
 
 
 def loss_parts(target_probability, target, loss, loss_float32):
-    """['p₃ = 0.2478', 'loss = −log p₃ = 1.3951', 'in float32: 1.3951']."""
+    """['p₃ = 0.2478', 'ℓ = −log p₃ = 1.3951', 'in float32: 1.3951']."""
     y = subscript(target)
     return [
         f"p{y} = {float(target_probability):.4f}",
-        f"loss = −log p{y} = {format_loss(loss)}",
+        f"ℓ = −log p{y} = {format_loss(loss)}",
         f"in float32: {format_loss(loss_float32)}",
     ]
