@@ -326,6 +326,23 @@ ERRORS = {
     "0-d input to nll_loss": (lambda m: m.nll_loss(torch.tensor(1.0), T), ValueError, "dimensions"),
     "0-d target, empty batch": (lambda m: m.cross_entropy(X[:0], torch.tensor(1)), IndexError, "no dimensions"),
     "K-dim target shape": (lambda m: m.cross_entropy(X[:, :, None], T[:, None, None]), RuntimeError, "target size"),
+    # Notebook 07's catalogue of errors, each as the notebook makes it (float32 logits, a numpy weight).
+    "padding with -1": (lambda m: m.cross_entropy(X, torch.tensor([0, 1, -1])), IndexError, "out of bounds"),
+    "unpermuted (N, T, C) sequence output": (
+        lambda m: m.cross_entropy(torch.zeros(2, 5, 3), torch.zeros(2, 5, dtype=torch.long)),
+        RuntimeError,
+        r"target size.*permute the input to \(N, C, T\): use input\.permute\(0, 2, 1\)",
+    ),
+    "channels-last (N, H, W, C) output": (
+        lambda m: m.cross_entropy(torch.zeros(2, 4, 4, 3), torch.zeros(2, 4, 4, dtype=torch.long)),
+        RuntimeError,
+        r"target size.*input\.movedim\(-1, 1\)",
+    ),
+    "float64 weight (from numpy), float32 input": (
+        lambda m: m.cross_entropy(X.float(), T, weight=torch.from_numpy(np.array([1.0, 2.0, 3.0, 4.0]))),
+        RuntimeError,
+        "scalar type",
+    ),
     "K-dim input without classes": (
         lambda m: m.cross_entropy(X[:, :0, None], T[:, None] * 0 - 100),
         RuntimeError,
@@ -390,6 +407,33 @@ def test_errors_are_torchs_and_helpful(name):
     names the problem (as torch's does) and says what to do."""
     call, error, problem = ERRORS[name]
     assert_raises_like_torch(call, F, losslab, error, problem)
+
+
+def test_the_hint_for_an_unpermuted_sequence_output_changes_the_input_not_the_target():
+    """A sequence model's (N, T, C) logits passed as they are: the target (N, T) is right, the input is in
+    the wrong layout. The hint says to permute the input to (N, C, T), and nothing about changing the target
+    (which would only move the error along). The fix it names works."""
+    logits = torch.randn(2, 5, 3, generator=torch.Generator().manual_seed(0))  # (N, T, C)
+    target = torch.tensor([[0, 2, 1, 1, 0], [2, 0, 1, 2, 2]])  # (N, T)
+    with pytest.raises(RuntimeError) as torch_raised:
+        F.cross_entropy(logits, target)
+    with pytest.raises(RuntimeError) as raised:
+        losslab.cross_entropy(logits, target)
+    message = str(raised.value)
+    assert message.startswith(str(torch_raised.value).rstrip("."))  # PyTorch's own words come first
+    assert "permute the input to (N, C, T)" in message and "input.permute(0, 2, 1)" in message
+    assert "give the target" not in message and "target.permute" not in message
+    torch.testing.assert_close(
+        losslab.cross_entropy(logits.permute(0, 2, 1), target), F.cross_entropy(logits.reshape(-1, 3), target.flatten())
+    )
+
+
+def test_other_k_dim_target_mismatches_keep_the_target_hint():
+    """Only a target that fits the input with its classes last gets the permute hint."""
+    with pytest.raises(RuntimeError) as raised:
+        losslab.cross_entropy(torch.zeros(2, 3, 4), torch.zeros(2, 5, dtype=torch.long))
+    assert "give the target the input's shape without its class dimension" in str(raised.value)
+    assert "permute" not in str(raised.value)
 
 
 def test_deprecated_elementwise_mean_warns_like_torch():

@@ -30,6 +30,24 @@ def _n_classes(input):
     return input.shape[_class_dim(input)]
 
 
+def _k_dim_target_hint(input, target):
+    """How to fix a target that does not fit a K-dimensional input (N, C, d1, ..., dk)."""
+    if tuple(target.shape) == tuple(input.shape[:-1]):
+        # The target fits the input with its classes last: the layout of a sequence model's (N, T, C)
+        # output (or an image's (N, H, W, C)). The input is what needs changing, not the target.
+        if input.dim() == 3:
+            return (
+                "cross_entropy reads the classes from dim 1, so if this is a sequence model's (N, T, C) output, "
+                "permute the input to (N, C, T): use input.permute(0, 2, 1) (or flatten both, "
+                "input.reshape(-1, C) and target.reshape(-1))"
+            )
+        return (
+            "cross_entropy reads the classes from dim 1, so if the input has its classes last, move them to "
+            "dim 1: use input.movedim(-1, 1)"
+        )
+    return "give the target the input's shape without its class dimension, dim 1"
+
+
 def _check_index_target(input, target, weight):
     """Shape and dtype of a class-index target (and a weight requiring grad, checked in between by PyTorch)."""
     if input.dim() < 1:
@@ -47,7 +65,7 @@ def _check_index_target(input, target, weight):
     if input.dim() > 2 and tuple(target.shape) != expected:
         raise RuntimeError(
             f"Expected target size {list(expected)}, got {list(target.shape)} for input of shape "
-            f"{list(input.shape)}: give the target the input's shape without the class dimension"
+            f"{list(input.shape)}: {_k_dim_target_hint(input, target)}"
         )
     if input.dim() > 2 and input.dim() != 4 and input.numel() == 0 and target.numel():
         # PyTorch views such an input as (N, C, 0, 0) and the target as (N, 1, -1), which then disagree.
@@ -75,8 +93,7 @@ def _check_index_target(input, target, weight):
         )
     if input.dim() == 2 and target.dim() == 0:  # only reachable for an empty batch, N = 0
         raise IndexError(
-            "Dimension specified as 0 but tensor has no dimensions: give the target of an (N, C) input "
-            "the shape (N,)"
+            "Dimension specified as 0 but tensor has no dimensions: give the target of an (N, C) input the shape (N,)"
         )
 
 
