@@ -1,14 +1,18 @@
 # losslab: two commands on a fresh machine.
 #   make lab    set up .venv and open JupyterLab on the notebooks
-#   make test   set up .venv and run every test (unit, property, notebook structure, nbval)
+#   make test   set up .venv and run every test (unit, property, notebook structure, slides, browser, nbval)
 
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# The slide decks' JavaScript (reveal.js, MathJax, require.js, jQuery, the widget manager), pinned in
+# slides/package-lock.json and installed from npm into the build folder, never committed.
+NPM_DIR := build/npm
+NPM_STAMP := $(NPM_DIR)/.installed
 
-.PHONY: lab test execute figs bench clean venv
+.PHONY: lab test execute figs bench slides clean venv
 
 venv: $(STAMP)
 
@@ -23,13 +27,24 @@ $(STAMP): requirements.txt
 	@touch $(STAMP)
 	@echo "==> environment ready: $(VENV)"
 
+$(NPM_STAMP): slides/package.json slides/package-lock.json
+	@echo "==> installing the slide decks' JavaScript (slides/package-lock.json) into $(NPM_DIR)"
+	rm -rf $(NPM_DIR) && mkdir -p $(NPM_DIR)
+	cp slides/package.json slides/package-lock.json $(NPM_DIR)/
+	cd $(NPM_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
 lab: $(STAMP)
 	@echo "==> starting JupyterLab on notebooks/ (Ctrl-C to stop)"
 	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.allow_root=True
 
-test: $(STAMP)
-	@echo "==> running unit, property and notebook-structure tests, then nbval on every notebook"
-	$(VPY) -m pytest
+test: $(STAMP) $(NPM_STAMP)
+	@echo "==> running unit, property, notebook-structure, slide and browser tests, then nbval on every notebook"
+	LOSSLAB_NODE_MODULES=$(CURDIR)/$(NPM_DIR)/node_modules $(VPY) -m pytest
+
+slides: $(STAMP) $(NPM_STAMP)
+	@echo "==> building one offline reveal.js deck per notebook (the lecture's core cells) in build/slides/"
+	$(VPY) slides/build_decks.py $(NPM_DIR)/node_modules build/slides $(NOTEBOOKS)
 
 execute: $(STAMP)
 	@echo "==> re-running every notebook top to bottom in a fresh kernel, saving outputs in place"
@@ -46,6 +61,6 @@ bench: $(STAMP)
 	$(VPY) tests/bench/bench_notebooks.py $(NOTEBOOKS)
 
 clean:
-	@echo "==> removing $(VENV) and caches"
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
+	@echo "==> removing $(VENV), build/ and caches"
+	rm -rf $(VENV) build .pytest_cache .hypothesis .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

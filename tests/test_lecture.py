@@ -128,7 +128,9 @@ def test_headings_open_their_cell_and_state_minutes(nb):
         found = heading(cell)
         if found and found[0] >= 2:
             assert found[0] <= 3, f"cell {index}: headings go down to ### only"
-            assert MINUTES.search(found[1]), f"cell {index}: {found[1]!r} must end with '(N min)' or '(optional, N min)'"
+            assert MINUTES.search(found[1]), (
+                f"cell {index}: {found[1]!r} must end with '(N min)' or '(optional, N min)'"
+            )
 
 
 def test_optional_parts_hold_only_optional_cells(nb):

@@ -52,7 +52,9 @@ def smallest_text_px(fig):
 def scaled_for_projector(fig):
     """`fig` with its dpi raised (never lowered) so that it renders at least PROJECTOR_MIN_WIDTH_PX wide and
     its smallest text at least PROJECTOR_MIN_TEXT_PX high; text scales with the dpi, the layout stays."""
-    scale = max(1.0, PROJECTOR_MIN_WIDTH_PX / (fig.get_figwidth() * fig.dpi), PROJECTOR_MIN_TEXT_PX / smallest_text_px(fig))
+    scale = max(
+        1.0, PROJECTOR_MIN_WIDTH_PX / (fig.get_figwidth() * fig.dpi), PROJECTOR_MIN_TEXT_PX / smallest_text_px(fig)
+    )
     fig.set_dpi(math.ceil(fig.dpi * scale))  # a whole dpi, rounded up: no pixel lost to rounding
     return fig
 

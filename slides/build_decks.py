@@ -1,0 +1,85 @@
+"""`make slides`: one reveal.js deck per notebook in build/slides/, that works offline.
+
+Each deck is nbconvert's slides export of the committed notebook (its saved outputs and widget state; no
+kernel runs): the core cells of the lecture path, as their `slideshow` metadata places them (optional
+cells are `skip`), with the explorer rendered from its saved state. Everything a deck loads sits beside
+it: reveal.js, MathJax 2 (the version nbconvert's reveal template drives), require.js, jQuery and the
+Jupyter widgets HTML manager, copied from the npm packages pinned in slides/package-lock.json (which
+`make slides` installs into build/npm). Open build/slides/NN_topic.slides.html in a browser, or serve
+the folder (`python -m http.server -d build/slides`).
+
+Usage: python slides/build_decks.py NODE_MODULES OUTDIR notebooks/NN_topic.ipynb ...
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from nbconvert import SlidesExporter
+from traitlets.config import Config
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"
+# Deck-relative path -> (npm package path, the parts of it to copy; None: the path itself).
+ASSETS = {
+    "reveal.js": ("reveal.js", ["dist", "plugin", "LICENSE"]),
+    "mathjax": ("mathjax", ["MathJax.js", "config", "extensions", "jax", "fonts", "localization", "LICENSE"]),
+    "require.js": ("requirejs/require.js", None),
+    "jquery.min.js": ("jquery/dist/jquery.min.js", None),
+    "html-manager": ("@jupyter-widgets/html-manager/dist", None),
+}
+
+
+def exporter():
+    config = Config()
+    config.SlidesExporter.extra_template_basedirs = [str(TEMPLATES)]
+    config.SlidesExporter.template_name = "losslab_reveal"
+    config.SlidesExporter.reveal_url_prefix = "reveal.js"
+    config.SlidesExporter.reveal_theme = "white"
+    config.SlidesExporter.reveal_transition = "none"
+    config.SlidesExporter.reveal_number = "c/t"  # "7/31": where the lecture is
+    config.SlidesExporter.reveal_scroll = True  # a slide taller than the screen scrolls instead of being cut
+    config.SlidesExporter.mathjax_url = f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
+    config.SlidesExporter.require_js_url = "require.js"
+    config.SlidesExporter.jquery_url = "jquery.min.js"
+    config.SlidesExporter.widget_renderer_url = "html-manager/embed-amd.js"
+    return SlidesExporter(config=config)
+
+
+def copy_assets(node_modules, outdir):
+    for target, (source, parts) in ASSETS.items():
+        source, target = Path(node_modules) / source, outdir / target
+        if not source.exists():
+            raise SystemExit(f"{source} is missing: `make slides` installs slides/package.json into build/npm")
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        if parts is None:
+            (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
+            continue
+        target.mkdir(parents=True)
+        for part in parts:
+            (shutil.copytree if (source / part).is_dir() else shutil.copy)(source / part, target / part)
+
+
+def build(node_modules, outdir, notebooks):
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    copy_assets(node_modules, outdir)
+    slides = exporter()
+    decks = []
+    for path in map(Path, notebooks):
+        body, _ = slides.from_notebook_node(
+            nbformat.read(path, as_version=4), resources={"metadata": {"name": path.stem}}
+        )
+        deck = outdir / f"{path.stem}.slides.html"
+        deck.write_text(body, encoding="utf-8")
+        decks.append(deck)
+        print(f"wrote {deck}")
+    return decks
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    build(sys.argv[1], sys.argv[2], sys.argv[3:])
