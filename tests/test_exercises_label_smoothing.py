@@ -12,7 +12,12 @@ import torch
 import torch.nn.functional as F
 
 from checking import assert_accepts, assert_names_the_mistake
-from losslab.exercises.label_smoothing import check_optimal_gap, check_smooth, check_smoothed_ce
+from losslab.exercises.label_smoothing import (
+    check_alpha_for_confidence,
+    check_optimal_gap,
+    check_smooth,
+    check_smoothed_ce,
+)
 
 # --- Exercise 1: smooth ------------------------------------------------------------------------
 
@@ -278,3 +283,82 @@ def test_the_wrong_gaps_are_all_different_at_the_first_setting():
 
     values = [value for value, _ in _gap_variants(0.1, 5)] + [optimal_gap(0.1, 5)]
     assert min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1 :]) > 1e-3
+
+
+# --- Exercise 4: alpha_for_confidence ----------------------------------------------------------
+
+
+def alpha_for_confidence(confidence, num_classes):
+    return (1 - confidence) * num_classes / (num_classes - 1)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        alpha_for_confidence,
+        lambda confidence, c: (1 - confidence) / (1 - 1 / c),
+        lambda confidence, c: torch.clamp((1 - confidence) * c / (c - 1), 0, 1),
+        lambda confidence, c: ((1 - confidence) * c / (c - 1)).float(),
+        lambda confidence, c: torch.tensor([(1 - float(p)) * c / (c - 1) for p in confidence]),
+    ],
+)
+def test_alpha_for_confidence_accepts_right_answers(answer, capsys):
+    assert_accepts(check_alpha_for_confidence, answer, capsys, "alpha = (1 - confidence) * C / (C - 1)", "0.1250")
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (lambda p, c: 1 - p, "you solved 1 - alpha = confidence, which forgets the share alpha / C"),
+        (lambda p, c: 1 - p, "the alpha of the alpha / (C - 1) variant"),
+        (lambda p, c: (1 - p) * (c - 1) / c, "the factor is upside down"),
+        (lambda p, c: (1 - p) * c, "you set alpha / C = 1 - confidence"),
+        (lambda p, c: (1 - p) / (c - 1), "you returned q_other = (1 - confidence) / (C - 1)"),
+        (lambda p, c: p * c / (c - 1), "you used the confidence where its complement belongs"),
+        (lambda p, c: (p - 1) * c / (c - 1), "the sign is flipped"),
+        (lambda p, c: torch.log(p * (c - 1) / (1 - p)), "you returned the optimal logit gap"),
+        (lambda p, c: 2 * (1 - p), "you used the binary form alpha / 2 with its 2 classes; here there are C = 4"),
+        (
+            lambda p, c: alpha_for_confidence(p, len(p)),
+            "you took the number of classes from len(confidence) = 5",
+        ),
+        (
+            lambda p, c: alpha_for_confidence(p, c) + 0.01,
+            "for the confidences [0.9250, 0.8500, 0.6250, 0.2500, 1.0000] with C = 4 the smoothing is "
+            "[0.1000, 0.2000, 0.5000, 1.0000, 0.0000], you return [0.1100",
+        ),
+        (
+            lambda p, c: alpha_for_confidence(p, c) if c != 10 else p * 0,
+            "with C = 10 the smoothing is [0.1000], you return [0.0000]",
+        ),
+        (lambda p, c: alpha_for_confidence(p, c).sum(), "returned shape () for 5 confidences: return one alpha"),
+        (lambda p, c: alpha_for_confidence(p, c)[None], "return one alpha per confidence, shape (5,)"),
+        (lambda p, c: (alpha_for_confidence(p, c) * 100).long(), "alpha is a fraction, return floats"),
+        (lambda p, c: 0.1, "returned a float: return a torch.Tensor"),
+    ],
+)
+def test_alpha_for_confidence_names_the_mistake(answer, expected, capsys):
+    assert_names_the_mistake(check_alpha_for_confidence, answer, expected, capsys)
+
+
+def test_the_named_alpha_mistakes_differ_from_the_answer_and_each_other_in_the_first_case():
+    """In the first case (C = 4, five confidences) each mistake gives its own alphas, none the right ones."""
+    from losslab.exercises.label_smoothing import CONFIDENCE_CASES, _alpha_mistakes
+
+    confidence, c = CONFIDENCE_CASES[0]
+    candidates = [alpha_for_confidence(confidence, c)] + [value for value, _ in _alpha_mistakes(confidence, c)]
+    assert len(candidates) == 10
+    for i, a in enumerate(candidates):
+        for b in candidates[i + 1 :]:
+            assert not torch.allclose(a, b, rtol=1e-6, atol=1e-6, equal_nan=True)
+
+
+def test_the_right_alpha_gives_the_confidence_at_the_optimum():
+    """At the optimal gap of the alpha the checker expects, softmax gives the true class the confidence."""
+    from losslab.label_smoothing import optimal_logit_gap
+
+    for confidence, c in [(0.9, 5), (0.95, 2), (0.5, 10)]:
+        alpha = alpha_for_confidence(confidence, c)
+        logits = torch.zeros(c, dtype=torch.float64)
+        logits[0] = optimal_logit_gap(alpha, c)
+        assert torch.softmax(logits, dim=0)[0].item() == pytest.approx(confidence, rel=1e-12)

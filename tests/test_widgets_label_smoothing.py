@@ -157,7 +157,7 @@ def test_smoothing_parts_have_four_decimals_and_words_instead_of_inf():
         "q_true = 0.9200",
         "q_other = 0.0200",
         "optimal gap g* = 3.8286",
-        "loss at g* = 0.3897",
+        "ℓ(g*) = 0.3897",
     ]
     assert smoothing_parts(q, -1e-9, 1.0)[2] == "optimal gap g* = 0.0000"
     assert smoothing_parts(torch.tensor([1.0, 0.0]), math.inf, None)[2].startswith("optimal gap: none")

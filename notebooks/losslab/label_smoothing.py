@@ -102,13 +102,14 @@ def optimal_logit_gap(alpha, num_classes):
 
 
 def minimum_loss(alpha, num_classes):
-    """The smallest smoothed loss one example can reach: the entropy of q (0 without smoothing)."""
+    """The smallest smoothed loss one example can reach, at the optimal gap where p = q: the entropy
+    H(q) = sum_c q_c log(1 / q_c) (0 without smoothing)."""
     alpha = check_alpha(alpha)
     num_classes = _check_num_classes(num_classes, minimum=2)
     q_true, q_other = 1 - alpha + alpha / num_classes, alpha / num_classes
-    entropy = 0.0 - q_true * math.log(q_true)  # 0.0 - 0.0, not -0.0, without smoothing
-    if q_other > 0:
-        entropy -= (num_classes - 1) * q_other * math.log(q_other)
+    entropy = q_true * math.log(1 / q_true)  # the true class
+    if q_other > 0:  # the C - 1 others (a class with q_c = 0 adds nothing: q log(1/q) -> 0)
+        entropy += (num_classes - 1) * q_other * math.log(1 / q_other)
     return entropy
 
 

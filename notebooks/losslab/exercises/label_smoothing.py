@@ -3,6 +3,8 @@
     check_smooth(smooth)                 smooth(target (N,) int64, num_classes C, alpha) -> q (N, C)
     check_smoothed_ce(smoothed_ce)       smoothed_ce(logits (N, C), target (N,), alpha) -> mean loss ()
     check_optimal_gap(optimal_gap)       optimal_gap(alpha, num_classes) -> the gap g* (a number), 0 < alpha <= 1
+    check_alpha_for_confidence(alpha_for_confidence)
+                                         alpha_for_confidence(confidence (K,), num_classes C) -> alpha (K,)
 
 Each runs the learner's function on a few fixed inputs, compares with PyTorch / losslab, and for the
 typical mistakes (the a/(C-1) variant, a forgotten factor, a sum instead of a mean, ...) says which
@@ -16,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..label_smoothing import optimal_logit_gap, smooth_targets
-from ._checking import NotAnswered, Wrong, answer_name, call_answer, close, fmt, self_check
+from ._checking import NotAnswered, Wrong, answer_name, call_answer, close, first_match, fmt, self_check
 
 TARGET = torch.tensor([0, 2, 1, 3, 2])  # (N,) = (5,), classes of C = 4
 NUM_CLASSES = 4
@@ -343,3 +345,106 @@ def check_optimal_gap(optimal_gap):
 
 def _fmt_float(value):
     return fmt(torch.tensor(value, dtype=torch.float64)) if math.isfinite(value) else str(value)
+
+
+# ------------------------------------------------------------- exercise 4: alpha_for_confidence
+
+# (confidence (K,), C): K differs from C in the first case, so a class count read off len(confidence) shows.
+CONFIDENCE_CASES = (
+    (torch.tensor([0.925, 0.85, 0.625, 0.25, 1.0], dtype=torch.float64), 4),  # alpha 0.1, 0.2, 0.5, 1, 0
+    (torch.tensor([0.95, 0.75, 0.5], dtype=torch.float64), 2),  # alpha 0.1, 0.5, 1
+    (torch.tensor([0.91], dtype=torch.float64), 10),  # alpha 0.1
+)
+CONFIDENCE_TOLERANCE = {"tolerance": 1e-6, "rtol": 1e-6, "equal_nan": True}
+SOLVE = "solve 1 - alpha + alpha / C = confidence: alpha = (1 - confidence) * C / (C - 1)"
+
+
+def _alpha_mistakes(confidence, c):
+    """The typical wrong smoothings for a target confidence, each with what to say about it."""
+    spread = 1 - confidence  # what the true class gives up, shared by the C - 1 other classes
+    k = confidence.numel()
+    with torch.no_grad():
+        gap = torch.log(confidence * (c - 1) / spread)  # inf where confidence = 1
+    mistakes = [
+        (
+            spread,
+            "you solved 1 - alpha = confidence, which forgets the share alpha / C the true class gets from the "
+            "uniform part (that is the alpha of the alpha / (C - 1) variant, not PyTorch's): " + SOLVE,
+        ),
+        (
+            spread * (c - 1) / c,
+            "the factor is upside down: 1 - alpha + alpha / C = 1 - alpha (C - 1) / C, so dividing by "
+            "(C - 1) / C gives alpha = (1 - confidence) * C / (C - 1)",
+        ),
+        (
+            spread * c,
+            "you set alpha / C = 1 - confidence, but 1 - confidence is shared by the C - 1 other classes, each "
+            "getting alpha / C = (1 - confidence) / (C - 1): " + SOLVE,
+        ),
+        (
+            spread / (c - 1),
+            "you returned q_other = (1 - confidence) / (C - 1), the target of each other class, which is alpha / C: "
+            "alpha is C times that, (1 - confidence) * C / (C - 1)",
+        ),
+        (
+            confidence * c / (c - 1),
+            "you used the confidence where its complement belongs: alpha grows as the confidence falls, "
+            "alpha = (1 - confidence) * C / (C - 1) (a confidence of 1 needs no smoothing, alpha = 0)",
+        ),
+        (
+            -spread * c / (c - 1),
+            "the sign is flipped: alpha >= 0 moves mass away from the true class, "
+            "alpha = (1 - confidence) * C / (C - 1)",
+        ),
+        (
+            gap,
+            "you returned the optimal logit gap log(q_true / q_other), not the smoothing alpha: " + SOLVE,
+        ),
+    ]
+    if c != 2:
+        mistakes.append(
+            (
+                2 * spread,
+                f"you used the binary form alpha / 2 with its 2 classes; here there are C = {c}: " + SOLVE,
+            )
+        )
+    if k not in (c, 1):
+        mistakes.append(
+            (
+                spread * k / (k - 1),
+                f"you took the number of classes from len(confidence) = {k}: it is the number of settings asked "
+                f"for, not C = {c}. Use the num_classes argument",
+            )
+        )
+    return mistakes
+
+
+@self_check
+def check_alpha_for_confidence(alpha_for_confidence):
+    """alpha_for_confidence(confidence (K,), num_classes C) -> alpha (K,): the label smoothing whose optimum gives
+    the true class the probability `confidence`, (1 - confidence) C / (C - 1)."""
+    name = answer_name(alpha_for_confidence)
+    for confidence, c in CONFIDENCE_CASES:
+        alpha = call_answer(alpha_for_confidence, confidence, c)
+        if alpha.shape != confidence.shape:
+            raise Wrong(
+                f"{name} returned shape {tuple(alpha.shape)} for {confidence.numel()} confidences: return one alpha "
+                f"per confidence, shape {tuple(confidence.shape)}"
+            )
+        if not alpha.is_floating_point():
+            raise Wrong(f"{name} returned a {alpha.dtype} tensor: alpha is a fraction, return floats")
+        expected = (1 - confidence) * c / (c - 1)
+        if close(alpha, expected, **CONFIDENCE_TOLERANCE):
+            continue
+        message = first_match(alpha, _alpha_mistakes(confidence, c), **CONFIDENCE_TOLERANCE)
+        if message:
+            raise Wrong(f"for C = {c}, {message}")
+        raise Wrong(
+            f"for the confidences {fmt(confidence)} with C = {c} the smoothing is {fmt(expected)}, "
+            f"you return {fmt(alpha)}"
+        )
+    return (
+        f"{name} solves 1 - alpha + alpha / C = confidence: alpha = (1 - confidence) * C / (C - 1). A confidence of "
+        "0.9 takes alpha = 0.1250 with C = 5 and 0.2000 with C = 2: with few classes the true class's own share "
+        "alpha / C is large, so the same confidence needs more smoothing."
+    )

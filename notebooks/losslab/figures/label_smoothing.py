@@ -15,8 +15,9 @@ CLASS_COUNTS = (2, 5, 10)  # right panel: the optimal gap against alpha, one cur
 
 @course_figure("06_smoothing_optimal_gap.png")
 def smoothed_loss_against_gap(alphas=EXAMPLE_ALPHAS, num_classes=EXAMPLE_CLASSES, class_counts=CLASS_COUNTS):
-    """Left: the smoothed loss of the logits [g, 0, ..., 0] (target 0) against the gap g, one curve per
-    alpha, each minimum marked (alpha = 0 has none). Right: the optimal gap against alpha, one curve per C."""
+    """Left: the per-sample smoothed loss ℓ(g) of the logits [g, 0, ..., 0] (true class y = 0) against the gap g,
+    one curve per alpha, each minimum marked (alpha = 0 has none). Right: the optimal gap against alpha, one curve
+    per C."""
     gaps = torch.linspace(*GAP_RANGE, 481, dtype=torch.float64)  # (G,)
     fig, (curves_ax, gap_ax) = plt.subplots(1, 2, figsize=(10.5, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
     for i, alpha in enumerate(alphas):
@@ -34,9 +35,9 @@ def smoothed_loss_against_gap(alphas=EXAMPLE_ALPHAS, num_classes=EXAMPLE_CLASSES
     )
     curves_ax.set_xlim(*GAP_RANGE)
     curves_ax.set_ylim(0.0, 3.0)
-    curves_ax.set_xlabel(f"logit gap g  (logits [g, 0, ..., 0], C = {num_classes}, target 0)")
-    curves_ax.set_ylabel("smoothed cross-entropy")
-    curves_ax.set_title("the loss against the gap: a minimum at a finite g*")
+    curves_ax.set_xlabel(f"logit gap g  (logits [g, 0, ..., 0], C = {num_classes}, y = 0)")
+    curves_ax.set_ylabel("per-sample loss ℓ(g) = H(q, p)")
+    curves_ax.set_title("ℓ(g) has its minimum at a finite gap g*")
     curves_ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
     alpha_grid = np.geomspace(1e-4, 1.0, 200)

@@ -1,5 +1,6 @@
 """Notebook 06's label-smoothing explorer: alpha and the number of classes C -> the smoothed target q
-and the loss of the logits [g, 0, ..., 0] (target 0) against the logit gap g, with its minimum."""
+and the per-sample loss ℓ(g) of the logits [g, 0, ..., 0] (true class y = 0) against the logit gap g, with its
+minimum."""
 
 import math
 
@@ -14,12 +15,12 @@ from .toolkit import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, NoEchoIntSlider, alp
 MAX_CLASSES = 10
 GAP_RANGE = (-2.0, 10.0)  # g* <= 6.9 for every alpha >= 0.01 and C <= 10: the minimum stays in view
 LOSS_LIMIT = 3.5  # the minimum, H(q), is at most log(10) = 2.30
-NO_MINIMUM = "no minimum: the loss keeps falling as g grows"
+NO_MINIMUM = "no minimum: ℓ(g) keeps falling as g grows"
 
 
 class LabelSmoothingExplorer(Explorer):
-    """An alpha slider and a number of classes; bars of the smoothed target q, the loss against the gap g
-    with its minimum marked, and a readout of q_true, q_other, g* and the loss at g*."""
+    """An alpha slider and a number of classes; bars of the smoothed target q, the per-sample loss ℓ(g) against
+    the gap g with its minimum marked, and a readout of q_true, q_other, g* and ℓ(g*)."""
 
     description = "alpha and C sliders with the smoothed target q and the loss against the logit gap"
 
@@ -62,7 +63,7 @@ class LabelSmoothingExplorer(Explorer):
         (self.uniform_line,) = ax.plot([], [], ":", color="0.4", linewidth=1)
         ax.set_xlim(-0.6, MAX_CLASSES - 0.4)
         ax.set_xlabel("class (0 is the true class)", labelpad=12)
-        ax.set_ylabel("target probability")
+        ax.set_ylabel("target q_c")
         ax.set_title("smoothed target q")
 
     def _draw_curve(self, ax):
@@ -76,16 +77,16 @@ class LabelSmoothingExplorer(Explorer):
         )
         ax.set_xlim(*GAP_RANGE)
         ax.set_ylim(0.0, LOSS_LIMIT)
-        ax.set_xlabel("logit gap g  (logits [g, 0, ..., 0], target 0)")
-        ax.set_ylabel("loss")
-        ax.set_title("smoothed loss against the gap")
+        ax.set_xlabel("logit gap g  (logits [g, 0, ..., 0], y = 0)")
+        ax.set_ylabel("per-sample loss ℓ(g)")
+        ax.set_title("ℓ(g) = H(q, p) against the gap g")
         ax.legend(loc="lower left", fontsize="small", frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
 
     def compute(self):
         alpha, n_classes = float(self.alpha.value), int(self.classes.value)
         self.smoothed_target = smooth_targets(torch.tensor(0), n_classes, alpha, dtype=torch.float64)  # (C,): q
-        self.losses = loss_along_gap(self.gaps, alpha, n_classes)  # (G,) float64: the loss at every gap
+        self.losses = loss_along_gap(self.gaps, alpha, n_classes)  # (G,) float64: ℓ(g) at every gap
         self.reference_losses = loss_along_gap(self.gaps, 0.0, n_classes)  # (G,): the same without smoothing
         self.optimal_gap = optimal_logit_gap(alpha, n_classes)  # inf when alpha = 0 (no minimum)
         has_minimum = math.isfinite(self.optimal_gap)
@@ -115,10 +116,10 @@ class LabelSmoothingExplorer(Explorer):
 
 
 def smoothing_parts(smoothed_target, optimal_gap, loss_at_optimum):
-    """['q_true = 0.9200', 'q_other = 0.0200', 'optimal gap g* = 3.8286', 'loss at g* = 0.3897']: 4 decimals;
+    """['q_true = 0.9200', 'q_other = 0.0200', 'optimal gap g* = 3.8286', 'ℓ(g*) = 0.3897']: 4 decimals;
     without a minimum (alpha = 0) words instead of inf."""
     parts = [f"q_true = {float(smoothed_target[0]):.4f}", f"q_other = {float(smoothed_target[1]):.4f}"]
     if math.isfinite(optimal_gap):
         gap = fmt(torch.tensor(optimal_gap, dtype=torch.float64))  # a Python float would be rounded to float32
-        return [*parts, f"optimal gap g* = {gap}", f"loss at g* = {loss_at_optimum:.4f}"]
-    return [*parts, "optimal gap: none, " + NO_MINIMUM, "the loss only approaches 0 as g → ∞"]
+        return [*parts, f"optimal gap g* = {gap}", f"ℓ(g*) = {loss_at_optimum:.4f}"]
+    return [*parts, "optimal gap: none, " + NO_MINIMUM, "ℓ(g) only approaches 0 as g → ∞"]
