@@ -47,6 +47,15 @@ def test_command_line_matches_the_function(tmp_path):
     assert {name: (tmp_path / "cli" / name).read_bytes() for name in FIGURES} == in_process
 
 
+def test_the_committed_figures_are_what_the_code_draws(tmp_path):
+    """figs/ holds exactly the course figures, as `make figs` draws them today."""
+    drawn = {path.name: path.read_bytes() for path in write_figures(tmp_path / "figs")}
+    committed = {path.name: path.read_bytes() for path in (NOTEBOOKS.parent / "figs").glob("*.png")}
+    assert sorted(committed) == sorted(drawn), "figs/ must hold the course figures and nothing else"
+    stale = [name for name in drawn if committed[name] != drawn[name]]
+    assert not stale, f"figs/ is out of date, run `make figs`: {stale}"
+
+
 def test_command_line_without_outdir_prints_usage():
     result = subprocess.run([sys.executable, "-m", "losslab.figures"], cwd=NOTEBOOKS, capture_output=True, text=True)
     assert result.returncode != 0

@@ -96,6 +96,18 @@ def test_has_a_widget_and_checked_exercises(nb):
     assert len(set(checks)) >= 4, "at least four exercises with check_... functions (one that transfers)"
 
 
+def test_the_prose_names_only_notebooks_that_exist(nb):
+    """A lesson points only to notebooks that exist ("notebook 04", "04 Gradients"), never to later ones."""
+    numbers = {int(path.name[:2]) for path in NOTEBOOKS}
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for found in re.findall(r"\b[Nn]otebooks? (\d\d)\b|\*\*Next, (\d\d)\b", cell.source):
+            number = int(next(n for n in found if n))
+            assert number in numbers, f"the prose names notebook {number:02d}, which does not exist"
+        assert "beyond the basics" not in cell.source.lower(), "no pointers to notebooks that are not there"
+
+
 def test_no_output_depends_on_the_folder_it_was_made_in(nb):
     """Tracebacks are short (setup() sets IPython's minimal mode) and nothing prints a path: the same
     notebook executed in another checkout is the same file."""
