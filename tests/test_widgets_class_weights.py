@@ -26,7 +26,7 @@ TARGETS = torch.tensor(EXAMPLE_TARGETS)
 
 
 def readout_parts(explorer):
-    """{'weighted mean (PyTorch)': '0.2626', 'naive mean': '0.5253', ...}: the readout as label -> text."""
+    """{'weighted mean L (PyTorch)': '0.2626', 'naive mean': '0.5253', ...}: the readout as label -> text."""
     text = re.sub(r"<[^>]+>", "", explorer.readout.value)
     return dict(part.split(" = ", 1) for part in text.split(" &nbsp;·&nbsp; "))
 
@@ -55,10 +55,10 @@ def test_controls_have_labels_ranges_and_css_classes():
 def test_initial_state_is_the_notebooks_example():
     explorer = ClassWeightsExplorer()
     parts = readout_parts(explorer)
-    assert parts["weighted mean (PyTorch)"] == "0.2626"
+    assert parts["weighted mean L (PyTorch)"] == "0.2626"
     assert parts["naive mean"] == "0.5253"
-    assert parts["Σ w_y·ℓ"] == "1.5758"
-    assert parts["Σ w_y"] == "6.0000"
+    assert parts["Σ w_yₙ·ℓₙ"] == "1.5758"
+    assert parts["Σ w_yₙ"] == "6.0000"
     assert parts["N"] == "3"
     assert [f"{v:.5f}" for v in explorer.weighted_losses.tolist()] == ["0.41703", "0.44010", "0.71863"]
     assert f"{explorer.weighted_mean:.4f}" == "0.2626" and f"{explorer.naive_mean:.4f}" == "0.5253"
@@ -72,9 +72,9 @@ def test_readout_bars_and_lines_follow_the_sliders(weights):
     set_weights(explorer, weights)
     weighted, naive, weighted_losses = expected_means(weights)
     parts = readout_parts(explorer)
-    assert parts["weighted mean (PyTorch)"] == f"{weighted:.4f}"
+    assert parts["weighted mean L (PyTorch)"] == f"{weighted:.4f}"
     assert parts["naive mean"] == f"{naive:.4f}"
-    assert parts["Σ w_y"] == f"{sum(weights[t] for t in EXAMPLE_TARGETS):.4f}"
+    assert parts["Σ w_yₙ"] == f"{sum(weights[t] for t in EXAMPLE_TARGETS):.4f}"
     assert explorer.weighted_mean == pytest.approx(weighted, abs=1e-6)
     assert explorer.naive_mean == pytest.approx(naive, abs=1e-6)
     torch.testing.assert_close(explorer.weighted_losses, weighted_losses, rtol=0, atol=1e-6)
@@ -102,14 +102,15 @@ def test_all_weights_zero_shows_nan_as_text():
     assert math.isnan(explorer.weighted_mean)
     assert F.cross_entropy(LOGITS, TARGETS, weight=torch.zeros(3)).isnan()  # what PyTorch gives
     parts = readout_parts(explorer)
-    assert parts["weighted mean (PyTorch)"] == ALL_WEIGHTS_ZERO == "nan: every target weight is 0"
+    assert parts["weighted mean L (PyTorch)"] == ALL_WEIGHTS_ZERO == "nan: every target weight is 0"
     assert parts["naive mean"] == "0.0000"
     assert not explorer.weighted_line.get_visible()
     assert ALL_WEIGHTS_ZERO in explorer.weighted_text.get_text()
     explorer.weight_sliders[1].value = 2.0  # back to a number
     assert explorer.weighted_line.get_visible()
     assert (
-        readout_parts(explorer)["weighted mean (PyTorch)"] == f"{float(F.cross_entropy(LOGITS[1:2], TARGETS[1:2])):.4f}"
+        readout_parts(explorer)["weighted mean L (PyTorch)"]
+        == f"{float(F.cross_entropy(LOGITS[1:2], TARGETS[1:2])):.4f}"
     )
 
 
@@ -125,7 +126,7 @@ def test_extreme_and_out_of_range_settings_give_no_traceback_nor_stray_nan():
             assert explorer.weighted_mean >= float(explorer.losses.min()) - 1e-6
     set_weights(explorer, (-3.0, 1e9, float("1e30")))
     assert [s.value for s in explorer.weight_sliders] == [0.0, 5.0, 5.0]
-    assert readout_parts(explorer)["weighted mean (PyTorch)"] == f"{expected_means((0.0, 5.0, 5.0))[0]:.4f}"
+    assert readout_parts(explorer)["weighted mean L (PyTorch)"] == f"{expected_means((0.0, 5.0, 5.0))[0]:.4f}"
 
 
 def test_other_examples_and_their_validation():
@@ -138,7 +139,7 @@ def test_other_examples_and_their_validation():
     assert explorer.naive_mean == pytest.approx(naive, abs=1e-6)
     explorer.weight_sliders[0].value = 0.0
     explorer.weight_sliders[1].value = 0.0
-    assert readout_parts(explorer)["weighted mean (PyTorch)"] == ALL_WEIGHTS_ZERO
+    assert readout_parts(explorer)["weighted mean L (PyTorch)"] == ALL_WEIGHTS_ZERO
     with pytest.raises(ValueError, match="one weight per class"):
         ClassWeightsExplorer(weights=(1.0, 2.0))
     with pytest.raises(ValueError, match=r"classes in 0\.\.2"):

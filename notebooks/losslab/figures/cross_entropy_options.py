@@ -20,8 +20,10 @@ def weighted_and_naive_means(logits, targets, weight_rows):
 
 
 def _plot_means(ax, x, weighted, naive, x0, weighted0, naive0):
-    ax.plot(x, weighted, color="C3", label="weighted mean (PyTorch): Σ w·ℓ / Σ w")
-    ax.plot(x, naive, color="C1", linestyle="--", label="naive mean: Σ w·ℓ / N")
+    ax.plot(
+        x, weighted, color="C3", label=r"weighted mean $L$ (PyTorch): $\Sigma_n w_{y_n} \ell_n \,/\, \Sigma_n w_{y_n}$"
+    )
+    ax.plot(x, naive, color="C1", linestyle="--", label=r"naive mean: $\Sigma_n w_{y_n} \ell_n \,/\, N$")
     ax.plot([x0, x0], [weighted0, naive0], "o", color="0.2", markersize=5, zorder=3)
     for value in (weighted0, naive0):
         ax.annotate(f"{value:.4f}", (x0, value), xytext=(6, -10), textcoords="offset points", fontsize="small")

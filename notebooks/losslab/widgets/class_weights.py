@@ -1,5 +1,6 @@
-"""Notebook 07's class-weights explorer: one weight slider per class -> the weighted per-sample
-losses, PyTorch's weighted mean (sum w_y l / sum w_y) and the naive mean (sum w_y l / N)."""
+"""Notebook 07's class-weights explorer: one weight slider per class w_c -> the weighted per-sample
+losses w_{y_n} ℓ_n, PyTorch's weighted mean L = Σ_n w_{y_n} ℓ_n / Σ_n w_{y_n} and the naive mean
+Σ_n w_{y_n} ℓ_n / N."""
 
 import math
 
@@ -74,7 +75,7 @@ class ClassWeightsExplorer(Explorer):
     def compute(self):
         self.weights = torch.tensor([s.value for s in self.weight_sliders], dtype=torch.float32)  # (C,)
         self.weighted_losses = cross_entropy(self.logits, self.targets, weight=self.weights, reduction="none")  # (N,)
-        # PyTorch's mean, sum(w_y * loss) / sum(w_y), nan if every w_y is 0; and the naive sum(w_y * loss) / N
+        # PyTorch's L = Σ w_{y_n} ℓ_n / Σ w_{y_n}, nan if every w_{y_n} is 0; and the naive Σ w_{y_n} ℓ_n / N
         self.weighted_mean = float(cross_entropy(self.logits, self.targets, weight=self.weights))
         self.naive_mean = float(self.weighted_losses.mean())
         self.target_weight_sum = float(self.weights[self.targets].sum())
@@ -88,13 +89,13 @@ class ClassWeightsExplorer(Explorer):
         self.naive_text.set_text(f"- - naive mean: {fmt(self.naive_mean)}")
         self.weighted_line.set_visible(not math.isnan(self.weighted_mean))
         self.weighted_line.set_ydata([self.weighted_mean, self.weighted_mean])
-        self.weighted_text.set_text(f"—— weighted mean (PyTorch): {self._weighted_mean_text()}")
+        self.weighted_text.set_text(f"—— weighted mean L (PyTorch): {self._weighted_mean_text()}")
 
     def readout_parts(self):
         return [
-            f"weighted mean (PyTorch) = {self._weighted_mean_text()}",
+            f"weighted mean L (PyTorch) = {self._weighted_mean_text()}",
             f"naive mean = {fmt(self.naive_mean)}",
-            f"Σ w_y·ℓ = {fmt(self.weighted_losses.sum())}",
-            f"Σ w_y = {fmt(self.target_weight_sum)}",
+            f"Σ w_yₙ·ℓₙ = {fmt(self.weighted_losses.sum())}",
+            f"Σ w_yₙ = {fmt(self.target_weight_sum)}",
             f"N = {len(self.targets)}",
         ]
