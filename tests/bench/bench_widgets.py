@@ -5,7 +5,8 @@ over many value changes spread across the control's range, for the explorer as i
 redrawn in place) and for the same explorer with `recreate_figure=True` (a new figure per change, saved
 whole: the baseline). Setting `control.value` runs the update synchronously, so the time of the
 assignment is the time to the new readout and chart. Run with `make bench`: it prints one row per
-control and a verdict per target, and exits 1 if a target is missed.
+control and a verdict per target, and exits 1 if a target is missed. It also reports, per explorer, the
+median in projector mode beside the default mode's, measured in the same run.
 """
 
 import gc
@@ -16,7 +17,7 @@ from typing import NamedTuple
 
 import ipywidgets as widgets
 
-from losslab.widgets import all_explorers
+from losslab.widgets import all_explorers, toolkit
 
 CHANGES = 100  # per control, in place
 BASELINE_CHANGES = 50  # per control, re-creating the figure: several times slower; only its median is compared
@@ -81,6 +82,25 @@ def measure():
     return rows
 
 
+def measure_projector():
+    """{explorer: (median ms in projector mode, median ms in default mode)} over every control's changes,
+    both measured here, one after the other: the cost of the larger chart as a ratio to the default."""
+    medians = {}
+    for cls in all_explorers():
+        default = cls()
+        toolkit.set_projector_mode(True)
+        try:
+            projected = cls()
+        finally:
+            toolkit.set_projector_mode(False)
+        pairs = [
+            (time_changes(big, CHANGES // 2)[0], time_changes(small, CHANGES // 2)[0])
+            for big, small in zip(projected.controls(), default.controls(), strict=True)
+        ]
+        medians[cls.__name__] = (statistics.median(p for p, _ in pairs), statistics.median(d for _, d in pairs))
+    return medians
+
+
 def misses(rows):
     """{target: the rows that miss it, with their figure}."""
     return {
@@ -110,6 +130,9 @@ def main():
             print(f"{target}: MISSED by {len(missing)} of {len(rows)}: " + "; ".join(missing))
         else:
             print(f"{target}: met by all {len(rows)} controls")
+    print("\nprojector mode (setup(presentation=True): charts >= 900 px wide, no text under 20 px), reported only:")
+    for name, (projector, default) in measure_projector().items():
+        print(f"  {name:40} median {projector:5.1f} ms, {projector / default:.1f}x the default mode's {default:.1f} ms")
     print(f"({time.perf_counter() - start:.0f} s)")
     sys.exit(1 if any(missed.values()) else 0)
 
