@@ -1,8 +1,8 @@
 """Binary cross-entropy, on probabilities and (stably) on logits, with PyTorch's semantics.
 
 BCE(p, y) = -[y log p + (1 - y) log(1 - p)], each log clamped at -100 as PyTorch does.
-On logits x the stable form is (1 - y) x - log sigmoid(x), with
-log sigmoid(x) = min(x, 0) - log(1 + exp(-|x|)), which never overflows.
+On logits z the stable form is (1 - y) z - log sigmoid(z), with
+log sigmoid(z) = min(z, 0) - log(1 + exp(-|z|)), which never overflows.
 """
 
 import torch
@@ -12,6 +12,13 @@ from ._validation import check_constant, check_floating, check_reduction, reduce
 LOG_CLAMP = -100.0  # PyTorch clamps each log at -100, so BCE(p=0, y=1) is 100, not inf
 # PyTorch's backward divides by max(p (1 - p), 1e-12), with 1e-12 a float32 constant (9.99999996e-13).
 GRAD_EPS = torch.tensor(1e-12, dtype=torch.float32).item()
+
+
+def _clamped_bce(probs, target):
+    """-[y log p + (1 - y) log(1 - p)] per element, each log clamped at -100 as PyTorch does."""
+    log_p = probs.log().clamp(min=LOG_CLAMP)  # log 0 = -inf becomes -100
+    log_not_p = torch.log1p(-probs).clamp(min=LOG_CLAMP)
+    return (target - 1) * log_not_p - target * log_p  # a dead term is 0 * (-100) = 0, not 0 * (-inf) = nan
 
 
 class _ClampedBCE(torch.autograd.Function):
@@ -24,9 +31,7 @@ class _ClampedBCE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, probs, target):
         ctx.save_for_backward(probs, target)
-        log_p = probs.log().clamp(min=LOG_CLAMP)
-        log_not_p = torch.log1p(-probs).clamp(min=LOG_CLAMP)
-        return (target - 1) * log_not_p - target * log_p
+        return _clamped_bce(probs, target)
 
     @staticmethod
     def backward(ctx, grad):
@@ -39,34 +44,40 @@ class _ClampedBCE(torch.autograd.Function):
         return grad_probs, grad_target
 
 
-def _log_sigmoid(x):
-    return x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))
+def _log_sigmoid(z):
+    """log sigmoid(z) = min(z, 0) - log(1 + e^{-|z|}): the exponent -|z| is never positive, so nothing overflows."""
+    return z.clamp(max=0) - torch.log1p(torch.exp(-z.abs()))
 
 
-def _sigmoid(x):
-    z = torch.exp(-x.abs())  # <= 1, so neither branch overflows
-    return torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
+def _sigmoid(z):
+    small = torch.exp(-z.abs())  # <= 1, so neither branch overflows
+    return torch.where(z >= 0, 1 / (1 + small), small / (1 + small))
+
+
+def _bce_with_logits(logits, target, pos_weight=None):
+    """(1 - y) z - log sigmoid(z) per element, its positive term -y log sigmoid(z) times pos_weight if given."""
+    log_sigmoid = _log_sigmoid(logits)  # log(1 - sigmoid(z)) = log sigmoid(z) - z: one stable log for both terms
+    if pos_weight is not None:
+        # 1 + (pos_weight - 1) y scales the positive term only. PyTorch multiplies in place, so the product
+        # keeps the logits' dtype; the loss then takes the target's.
+        log_sigmoid = (log_sigmoid * (1 + (pos_weight - 1) * target)).to(log_sigmoid.dtype)
+    # In place in PyTorch, so each step is rounded to the target's dtype (which matters only when it
+    # differs from the logits').
+    loss = ((1 - target) * logits).to(target.dtype)
+    return (loss - log_sigmoid).to(target.dtype)
 
 
 class _BCEWithLogits(torch.autograd.Function):
-    """Element-wise (1 - y) x - (1 + (pos_weight - 1) y) log sigmoid(x), with PyTorch's backward formulas.
+    """Element-wise (1 - y) z - (1 + (pos_weight - 1) y) log sigmoid(z), with PyTorch's backward formulas.
 
-    Plain autograd would give d/dy = -x - (pos_weight - 1) log sigmoid(x), which cancels
-    catastrophically for very negative x; PyTorch's log sigmoid(-x) - pos_weight log sigmoid(x) does not.
+    Plain autograd would give d/dy = -z - (pos_weight - 1) log sigmoid(z), which cancels
+    catastrophically for very negative z; PyTorch's log sigmoid(-z) - pos_weight log sigmoid(z) does not.
     """
 
     @staticmethod
     def forward(ctx, input, target, pos_weight):
         ctx.save_for_backward(input, target, pos_weight)
-        log_sigmoid = _log_sigmoid(input)
-        if pos_weight is not None:
-            # pos_weight scales only the positive term -y log sigmoid(x). PyTorch multiplies in place,
-            # so the product keeps the input's dtype; the loss then takes the target's.
-            log_sigmoid = (log_sigmoid * (1 + (pos_weight - 1) * target)).to(log_sigmoid.dtype)
-        # -[y log s + (1 - y) log(1 - s)] with log(1 - s) = log s - x; in place in PyTorch, so each
-        # step is rounded to the target's dtype (which matters only when it differs from the input's).
-        loss = ((1 - target) * input).to(target.dtype)
-        return (loss - log_sigmoid).to(target.dtype)
+        return _bce_with_logits(input, target, pos_weight)
 
     @staticmethod
     def backward(ctx, grad):
@@ -109,7 +120,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Same as torch.nn.functional.binary_cross_entropy: input holds probabilities in [0, 1]."""
     reduction = check_reduction(reduction)
     _check_same_shape(
-        input, target,
+        input,
+        target,
         "Using a target size ({target}) that is different to the input size ({input}) is deprecated. "
         "Please ensure they have the same size.",
     )
@@ -129,8 +141,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         )
     if not ((target >= 0) & (target <= 1)).all():
         raise RuntimeError(
-            "all elements of target should be between 0 and 1: give (soft) labels in [0, 1], "
-            "e.g. target.clamp(0, 1)"
+            "all elements of target should be between 0 and 1: give (soft) labels in [0, 1], e.g. target.clamp(0, 1)"
         )
     losses = _ClampedBCE.apply(input, target)
     if weight is not None:
