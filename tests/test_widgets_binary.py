@@ -20,9 +20,9 @@ from losslab.widgets.toolkit import SOFT_LABELS, label_selector
 
 
 def readout_numbers(explorer):
-    """The readout's numbers by name: p, y, pos_weight, loss, slope (as printed)."""
+    """The readout's numbers by name: p, label (y or q), pos_weight, loss, slope (as printed)."""
     values = re.findall(r"= (-?\d+(?:\.\d+)?)", explorer.readout.value)
-    return dict(zip(["p", "y", "pos_weight", "loss", "slope"], values[-5:], strict=True))
+    return dict(zip(["p", "label", "pos_weight", "loss", "slope"], values[-5:], strict=True))
 
 
 def set_controls(explorer, logit, label, pos_weight):
@@ -33,20 +33,20 @@ def set_controls(explorer, logit, label, pos_weight):
 
 def expected_loss_and_slope(logit, label, pos_weight):
     """PyTorch's loss and its gradient at one logit."""
-    x = torch.tensor(logit, dtype=torch.float32, requires_grad=True)
-    loss = F.binary_cross_entropy_with_logits(x, torch.tensor(label), pos_weight=torch.tensor(pos_weight))
-    (slope,) = torch.autograd.grad(loss, x)
+    z = torch.tensor(logit, dtype=torch.float32, requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(z, torch.tensor(label), pos_weight=torch.tensor(pos_weight))
+    (slope,) = torch.autograd.grad(loss, z)
     return loss.detach(), slope
 
 
 def test_controls_have_labels_ranges_and_css_classes():
     explorer = BinaryCrossEntropyExplorer()
     logit = explorer.logit
-    assert logit.description == "logit x"
+    assert logit.description == "logit z"
     assert (logit.min, logit.max, logit.step) == (-10.0, 10.0, 0.1)
     assert "losslab-logit" in logit._dom_classes
     label = explorer.label
-    assert label.description == "label y"
+    assert label.description == "label y or q"
     assert [value for _, value in label.options] == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert [text for text, _ in label.options] == ["0", "0.25", "0.5", "0.75", "1"]
     assert "losslab-label" in label._dom_classes
@@ -56,11 +56,26 @@ def test_controls_have_labels_ranges_and_css_classes():
     assert "losslab-pos-weight" in pos_weight._dom_classes
 
 
+def test_the_labels_use_the_course_notation():
+    """z the logit, p = σ(z), y a hard label and q a soft one, ℓ the loss (notebooks/losslab/notation.md)."""
+    explorer = BinaryCrossEntropyExplorer()
+    assert explorer.readout.value.count("σ(z)") == 1 and "loss ℓ = " in explorer.readout.value
+    assert "slope dℓ/dz = " in explorer.readout.value and "y = 1" in explorer.readout.value
+    ax = explorer.curve.ax
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("logit z", "loss ℓ")
+    assert "over z" in ax.get_title()
+    for soft_label in (0.25, 0.5, 0.75):
+        explorer.label.value = soft_label
+        assert f"q = {soft_label:g}" in explorer.readout.value and "y = " not in explorer.readout.value
+    explorer.label.value = 0.0
+    assert "y = 0" in explorer.readout.value and "q = " not in explorer.readout.value
+
+
 def test_initial_readout_shows_the_default_setting():
     explorer = BinaryCrossEntropyExplorer()
     assert readout_numbers(explorer) == {
         "p": "0.8808",
-        "y": "1",
+        "label": "1",
         "pos_weight": "1.0",
         "loss": "0.1269",
         "slope": "-0.1192",
@@ -89,7 +104,7 @@ def test_readout_and_curve_follow_the_controls(logit, label, pos_weight):
     probability = torch.sigmoid(torch.tensor(logit))
     assert readout_numbers(explorer) == {
         "p": f"{probability:.4f}",
-        "y": f"{label:g}",
+        "label": f"{label:g}",
         "pos_weight": f"{pos_weight:.1f}",
         "loss": f"{loss:.4f}",
         "slope": fmt(slope),

@@ -1,5 +1,5 @@
-"""Notebook 05's binary cross-entropy explorer: a logit x, a (soft) label y and pos_weight -> the loss
-curve of BCE with logits over x, with the current x marked."""
+"""Notebook 05's binary cross-entropy explorer: a logit z, a label (y = 0 or 1, or a soft label q) and
+pos_weight -> the loss curve of BCE with logits over z, with the current z marked."""
 
 import torch
 
@@ -8,7 +8,7 @@ from ..binary import binary_cross_entropy_with_logits
 from ..plots import MarkedCurve, figure
 from .toolkit import Explorer, label_selector, pos_weight_slider, slider
 
-LOGIT_BOUND = 10.0  # the logit slider and the chart's x axis run from -10 to 10
+LOGIT_BOUND = 10.0  # the logit slider and the chart's horizontal axis run from -10 to 10
 LOSS_MAX = 12.0  # the chart's fixed y axis runs from 0 to 12; larger losses leave it at the top
 
 
@@ -22,14 +22,14 @@ def bce_with_logits_losses(logits, label, pos_weight):
 
 
 class BinaryCrossEntropyExplorer(Explorer):
-    """A logit slider, a label selector and a pos_weight slider; the loss curve over x, the current point
-    marked, and a readout of p = sigmoid(x), the loss and its slope dloss/dx."""
+    """A logit slider, a label selector and a pos_weight slider; the loss curve over z, the current point
+    marked, and a readout of p = sigmoid(z), the loss ℓ and its slope dℓ/dz."""
 
-    description = "logit, label and pos_weight controls with the curve of BCE with logits over x"
+    description = "logit, label and pos_weight controls with the curve of BCE with logits over z"
 
     def __init__(self, logit=2.0, label=1.0, pos_weight=1.0, grid_points=401, *, recreate_figure=False):
-        self.logit = slider("logit x", logit, -LOGIT_BOUND, LOGIT_BOUND, 0.1, "losslab-logit", ".1f")
-        self.label = label_selector(label)
+        self.logit = slider("logit z", logit, -LOGIT_BOUND, LOGIT_BOUND, 0.1, "losslab-logit", ".1f")
+        self.label = label_selector(label, description="label y or q")
         self.pos_weight = pos_weight_slider(pos_weight)
         self.grid = torch.linspace(-LOGIT_BOUND, LOGIT_BOUND, grid_points)  # (G,) logits where the curve is drawn
         super().__init__([self.logit, self.label, self.pos_weight], recreate_figure=recreate_figure)
@@ -41,13 +41,13 @@ class BinaryCrossEntropyExplorer(Explorer):
         (self.unweighted_line,) = ax.plot(
             self.grid, zeros, color="0.6", linestyle="--", linewidth=1, label="pos_weight = 1"
         )
-        self.curve = MarkedCurve(ax, self.grid, zeros, label="loss")
+        self.curve = MarkedCurve(ax, self.grid, zeros, label="loss ℓ")
         self.curve.marker.set_clip_on(False)  # a loss above the chart is marked on its top edge
         ax.set_xlim(-LOGIT_BOUND - 0.5, LOGIT_BOUND + 0.5)
         ax.set_ylim(0.0, LOSS_MAX)
-        ax.set_xlabel("logit x")
-        ax.set_ylabel("loss")
-        ax.set_title("BCE with logits over x (dashed: pos_weight = 1)", fontsize="medium")
+        ax.set_xlabel("logit z")
+        ax.set_ylabel("loss ℓ")
+        ax.set_title("BCE with logits over z (dashed: pos_weight = 1)", fontsize="medium")
         ax.spines[["top", "right"]].set_visible(False)
         fig.subplots_adjust(left=0.14, right=0.97, bottom=0.17, top=0.9)
         return fig, [self.unweighted_line, *self.curve.artists]
@@ -69,10 +69,11 @@ class BinaryCrossEntropyExplorer(Explorer):
         self.curve.marker.set_marker("^" if off_chart else "o")
 
     def readout_parts(self):
+        label = self.label.value
         return [
-            f"p = σ(x) = {fmt(self.probability)}",
-            f"y = {self.label.value:g}",
+            f"p = σ(z) = {fmt(self.probability)}",
+            f"{'y' if label in (0.0, 1.0) else 'q'} = {label:g}",  # a hard label y, or a soft label q
             f"pos_weight = {self.pos_weight.value:.1f}",
-            f"loss = {fmt(self.loss)}",
-            f"slope dloss/dx = {fmt(self.slope)}",
+            f"loss ℓ = {fmt(self.loss)}",
+            f"slope dℓ/dz = {fmt(self.slope)}",
         ]
