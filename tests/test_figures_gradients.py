@@ -63,7 +63,7 @@ def test_marks_the_confidently_wrong_logit_and_quotes_both_gradients(figure):
     bce, mse = 1 - sigmoid, 2 * (1 - sigmoid) * sigmoid * (1 - sigmoid)
     assert [float(line.get_ydata()[0]) for line in markers] == pytest.approx([float(bce), float(mse)], rel=1e-12)
     assert figure.get_suptitle() == (
-        "At x = -10 (dotted): |dL/dx| = 1.0000 for BCE with logits, 9.1e-05 for MSE on sigmoid"
+        "At z = -10 (dotted): |∂ℓ/∂z| = 1.0000 for BCE with logits, 9.1e-05 for MSE on sigmoid"
     )
     texts = [text.get_text() for text in ax_grad.texts]
     assert texts == ["confidently wrong", "confidently right"]
@@ -76,6 +76,12 @@ def test_label_zero_swaps_the_sides():
         ax_grad = fig.axes[1]
         wrong = next(text for text in ax_grad.texts if text.get_text() == "confidently wrong")
         assert wrong.get_position()[0] > 0.5
-        assert "At x = 10" in fig.get_suptitle() and "y = 0" in fig.axes[0].get_title()
+        assert "At z = 10" in fig.get_suptitle() and "y = 0" in fig.axes[0].get_title()
     finally:
         plt.close(fig)
+
+
+def test_axes_use_the_course_notation(figure):
+    ax_loss, ax_grad = figure.axes
+    assert [ax.get_xlabel() for ax in figure.axes] == ["logit z", "logit z"]
+    assert (ax_loss.get_ylabel(), ax_grad.get_ylabel()) == ("loss ℓ", "|∂ℓ/∂z| (log scale)")

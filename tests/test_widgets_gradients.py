@@ -15,7 +15,7 @@ from losslab.widgets.gradients import COLORS, GradientExplorer, gradient_parts
 
 
 def expected_gradient(logits, target):
-    """softmax(z) - onehot(y), from torch, for the float32 slider values computed in float64."""
+    """p - e_y with p = softmax(z), from torch, for the float32 slider values computed in float64."""
     z = torch.tensor(logits, dtype=torch.float32).double()
     return torch.softmax(z, dim=0) - F.one_hot(torch.tensor(target), len(logits)).double()
 
@@ -102,11 +102,52 @@ def test_a_target_that_is_not_a_class_is_refused_at_construction():
 def test_gradient_parts_have_four_decimals_no_negative_zero_and_say_whether_they_agree():
     gradient = torch.tensor([-0.5, 0.5, -1e-17], dtype=torch.float64)
     assert gradient_parts(gradient, gradient, 0.6931) == [
-        "∂L/∂z₀ = -0.5000",
-        "∂L/∂z₁ = 0.5000",
-        "∂L/∂z₂ = 0.0000",
+        "∂ℓ/∂z₀ = -0.5000",
+        "∂ℓ/∂z₁ = 0.5000",
+        "∂ℓ/∂z₂ = 0.0000",
         "sum = 0.0000",
-        "loss = 0.6931",
+        "loss ℓ = 0.6931",
         "hand = autograd: yes (within 1e-12)",
     ]
     assert gradient_parts(gradient, gradient + 1e-6, 0.6931)[-1] == "hand = autograd: NO (within 1e-12)"
+
+
+def test_chart_titles_and_axis_use_the_course_notation():
+    explorer = GradientExplorer()
+    titles = [bars.ax.get_title() for bars in (explorer.hand_bars, explorer.autograd_bars)]
+    assert titles == [r"by hand: $p - e_y$", r"autograd: $\partial \ell / \partial z$"]
+    assert explorer.hand_bars.ax.get_ylabel() == r"$\partial \ell / \partial z$"
+    assert explorer.readout.value.count("∂ℓ/∂z") == 4 and "loss ℓ = " in explorer.readout.value
+
+
+# --- the notebook's "things to try", as it states them ---------------------------------------------
+
+
+def test_try_1_a_confident_right_prediction_gets_no_push():
+    explorer = GradientExplorer()
+    set_logits(explorer, [10.0, -10.0, -10.0, -10.0])
+    assert readout_numbers(explorer) == ["0.0000"] * 6  # four bars, their sum and the loss
+
+
+def test_try_2_a_confident_wrong_prediction_gets_the_strongest_push():
+    explorer = GradientExplorer()
+    set_logits(explorer, [10.0, -10.0, -10.0, -10.0])
+    explorer.target_selector.value = 1
+    assert readout_numbers(explorer)[:4] == ["1.0000", "-1.0000", "0.0000", "0.0000"]
+
+
+@pytest.mark.parametrize(("logits", "target"), [([2.0, 1.0, 0.1, -1.0], 0), ([-3.0, 8.0, 0.5, 7.9], 3)])
+def test_try_3_the_target_bar_is_the_only_negative_one_and_the_sum_is_zero(logits, target):
+    explorer = GradientExplorer()
+    set_logits(explorer, logits)
+    explorer.target_selector.value = target
+    negative = [i for i, g in enumerate(explorer.gradient.tolist()) if g < 0]
+    assert negative == [target] and readout_numbers(explorer)[4] == "0.0000"
+
+
+def test_try_4_adding_2_to_every_logit_gives_the_same_bars():
+    explorer = GradientExplorer()
+    before = readout_numbers(explorer)
+    for slider in explorer.logit_sliders:
+        slider.value = slider.value + 2
+    assert readout_numbers(explorer) == before

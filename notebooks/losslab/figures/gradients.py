@@ -1,5 +1,5 @@
 """Notebook 04's figure: binary cross-entropy on a logit keeps a strong gradient where the squared error on
-the sigmoid loses it, when the prediction is confidently wrong."""
+the sigmoid loses it, when the prediction is confidently wrong (z the logit, p = sigmoid(z), y the label)."""
 
 import matplotlib.pyplot as plt
 import torch
@@ -15,9 +15,9 @@ WRONG_LOGIT = -10.0
 
 @course_figure("04_vanishing_gradient.png")
 def vanishing_gradient(label=1.0, x_range=X_RANGE, marked_logit=WRONG_LOGIT, n_points=401):
-    """For a label y, against the logit x: the two losses (left) and the size of their gradients dL/dx on a
-    log scale (right), BCE with logits vs the squared error on sigmoid(x); marked_logit is marked on both."""
-    x = torch.linspace(*x_range, n_points, dtype=torch.float64)  # (n_points,)
+    """For a label y, against the logit z: the two losses (left) and the size of their gradients dl/dz on a
+    log scale (right), BCE with logits vs the squared error on p = sigmoid(z); marked_logit is marked on both."""
+    x = torch.linspace(*x_range, n_points, dtype=torch.float64)  # (n_points,): the logits z
     y = torch.full_like(x, label)
     probs = 1 / (1 + torch.exp(-x))  # sigmoid, to draw the squared error
     curves = {
@@ -35,8 +35,8 @@ def vanishing_gradient(label=1.0, x_range=X_RANGE, marked_logit=WRONG_LOGIT, n_p
         ax_grad.plot(x, grad.abs(), color=color, label=name)
         ax_loss.plot(x[index], loss[index], "o", color=color)
         ax_grad.plot(x[index], grad[index].abs(), "o", color=color)
-    ax_loss.set(xlabel="logit x", ylabel="loss", title=f"loss for the label y = {label:g}")
-    ax_grad.set(xlabel="logit x", ylabel="|dL/dx| (log scale)", title="size of the gradient", yscale="log")
+    ax_loss.set(xlabel="logit z", ylabel="loss ℓ", title=f"loss ℓ for the label y = {label:g}")
+    ax_grad.set(xlabel="logit z", ylabel="|∂ℓ/∂z| (log scale)", title="size of the gradient", yscale="log")
     ax_grad.set_ylim(1e-5, 3.0)
     wrong, right = ("left", "right") if label >= 0.5 else ("right", "left")  # which side predicts the wrong label
     for side, text in ((wrong, "confidently wrong"), (right, "confidently right")):
@@ -48,7 +48,7 @@ def vanishing_gradient(label=1.0, x_range=X_RANGE, marked_logit=WRONG_LOGIT, n_p
     ax_loss.legend(frameon=False)
     bce_grad, mse_grad = (float(grad[index].abs()) for _, grad, _ in curves.values())
     fig.suptitle(
-        f"At x = {float(x[index]):g} (dotted): |dL/dx| = {bce_grad:.4f} for BCE with logits, "
+        f"At z = {float(x[index]):g} (dotted): |∂ℓ/∂z| = {bce_grad:.4f} for BCE with logits, "
         f"{mse_grad:.1e} for MSE on sigmoid"
     )
     fig.tight_layout()

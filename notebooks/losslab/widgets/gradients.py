@@ -1,5 +1,6 @@
-"""Notebook 04's gradient explorer: logit sliders and a target class -> the gradient of the cross-entropy
-w.r.t. the logits, derived by hand (softmax(z) - onehot(y)) and computed by autograd, side by side."""
+"""Notebook 04's gradient explorer: logit sliders and a target class -> the gradient of one sample's
+cross-entropy w.r.t. its logits, dl/dz, derived by hand (p - e_y, with p = softmax(z) and e_y the one-hot
+target) and computed by autograd, side by side."""
 
 import torch
 import torch.nn.functional as F
@@ -18,9 +19,9 @@ AGREEMENT = 1e-12
 
 
 class GradientExplorer(Explorer):
-    """Logit sliders and a target class; bars of dL/dz = softmax(z) - y by hand, and by autograd."""
+    """Logit sliders and a target class; bars of dl/dz = p - e_y by hand, and by autograd."""
 
-    description = "logit sliders and a target class with the bars of dL/dz = softmax(z) - y, by hand and by autograd"
+    description = "logit sliders and a target class with the bars of ∂ℓ/∂z = p − e_y, by hand and by autograd"
 
     def __init__(self, logits=(2.0, 1.0, 0.1, -1.0), target=0, *, recreate_figure=False):
         self.logit_panel = LogitPanel(logits)
@@ -36,9 +37,9 @@ class GradientExplorer(Explorer):
         zeros = [0.0] * n_classes
         self.hand_bars = ValueBars(ax_hand, zeros, tick_labels, 2, COLORS["hand"], yticks=[-1.0, 0.0, 1.0])
         self.autograd_bars = ValueBars(ax_autograd, zeros, tick_labels, 2, COLORS["autograd"], yticks=[-1.0, 0.0, 1.0])
-        ax_hand.set_title("by hand: softmax(z) − y", fontsize="medium")
-        ax_autograd.set_title("autograd: ∂L/∂z", fontsize="medium")
-        ax_hand.set_ylabel("∂L/∂z")
+        ax_hand.set_title(r"by hand: $p - e_y$", fontsize="medium")
+        ax_autograd.set_title(r"autograd: $\partial \ell / \partial z$", fontsize="medium")
+        ax_hand.set_ylabel(r"$\partial \ell / \partial z$")
         fig.subplots_adjust(left=0.11, right=0.98, bottom=0.12, top=0.86, wspace=0.25)
         return fig, [*self.hand_bars.artists, *self.autograd_bars.artists]
 
@@ -47,7 +48,7 @@ class GradientExplorer(Explorer):
         self.target = self.target_selector.value
         target = torch.tensor(self.target)  # (): a class index
         self.probabilities = softmax(logits, dim=0)  # (C,)
-        self.gradient = cross_entropy_grad(logits, target)  # softmax(z) - onehot(y), derived by hand
+        self.gradient = cross_entropy_grad(logits, target)  # p - e_y, derived by hand
         leaf = logits.clone().requires_grad_(True)
         loss = F.cross_entropy(leaf, target)  # PyTorch's own loss, differentiated by autograd
         (self.autograd_gradient,) = torch.autograd.grad(loss, leaf)
@@ -67,11 +68,12 @@ class GradientExplorer(Explorer):
 
 
 def gradient_parts(gradient, autograd_gradient, loss):
-    """['∂L/∂z₀ = 0.6381', ..., 'sum = 0.0000', 'loss = 1.0000', 'hand = autograd: yes (< 1e-12)']: 4 decimals."""
+    """['∂ℓ/∂z₀ = 0.6381', ..., 'sum = 0.0000', 'loss ℓ = 1.0000', 'hand = autograd: yes (within 1e-12)']: 4
+    decimals."""
     agree = bool((gradient - autograd_gradient).abs().max() < AGREEMENT)
     return [
-        *(f"∂L/∂z{subscript(i)} = {fmt(g)}" for i, g in enumerate(gradient)),
+        *(f"∂ℓ/∂z{subscript(i)} = {fmt(g)}" for i, g in enumerate(gradient)),
         f"sum = {fmt(gradient.sum())}",
-        f"loss = {fmt(loss)}",
+        f"loss ℓ = {fmt(loss)}",
         f"hand = autograd: {'yes' if agree else 'NO'} (within {AGREEMENT:g})",
     ]
