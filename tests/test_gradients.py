@@ -239,6 +239,44 @@ def test_bce_gradient_is_sigmoid_minus_label_over_the_number_of_elements():
     assert_close(binary_cross_entropy_with_logits_grad(x, y, pos_weight=pos_weight), expected, rtol=0, atol=1e-15)
 
 
+# Notebook 04 used to compare every option with autograd in one cell, at the few-ulp bound of float64 it states
+# (1e-15 for gradients of size at most 1); the notebook now checks one option per concept, and this is the sweep.
+_SWEEP = torch.Generator().manual_seed(4)
+SWEEP_LOGITS = 3 * torch.randn(6, 5, dtype=torch.float64, generator=_SWEEP)  # (6, 5)
+SWEEP_TARGET = torch.randint(0, 5, (6,), generator=_SWEEP)  # (6,)
+SWEEP_WEIGHT = 0.5 + torch.rand(5, dtype=torch.float64, generator=_SWEEP)  # (5,)
+SWEEP_LABELS = torch.rand(6, 5, dtype=torch.float64, generator=_SWEEP)  # (6, 5): soft labels
+SWEEP_POS_WEIGHT = torch.tensor([1.0, 2.0, 3.0, 0.5, 1.0], dtype=torch.float64)  # (5,)
+CROSS_ENTROPY_OPTIONS = {
+    "mean": {},
+    "sum": {"reduction": "sum"},
+    "none": {"reduction": "none"},
+    "weight": {"weight": SWEEP_WEIGHT},
+    "label_smoothing=0.1": {"label_smoothing": 0.1},
+    "weight, smoothing": {"weight": SWEEP_WEIGHT, "label_smoothing": 0.1},
+    "weight, smoothing, sum": {"weight": SWEEP_WEIGHT, "label_smoothing": 0.1, "reduction": "sum"},
+}
+BCE_OPTIONS = {
+    "mean": {},
+    "sum, weight": {"reduction": "sum", "weight": SWEEP_WEIGHT},
+    "pos_weight": {"pos_weight": SWEEP_POS_WEIGHT},
+    "none, pos_weight, weight": {"reduction": "none", "pos_weight": SWEEP_POS_WEIGHT, "weight": SWEEP_WEIGHT},
+}
+
+
+@pytest.mark.parametrize("name", CROSS_ENTROPY_OPTIONS)
+def test_cross_entropy_grad_is_within_a_few_ulps_of_autograd_for_every_option(name):
+    call = dict(input=SWEEP_LOGITS, target=SWEEP_TARGET, **CROSS_ENTROPY_OPTIONS[name])
+    assert_close(cross_entropy_grad(**call), torch_gradient(F.cross_entropy, call), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", BCE_OPTIONS)
+def test_bce_with_logits_grad_is_within_a_few_ulps_of_autograd_for_every_option(name):
+    call = dict(input=SWEEP_LOGITS, target=SWEEP_LABELS, **BCE_OPTIONS[name])
+    expected = torch_gradient(F.binary_cross_entropy_with_logits, call)
+    assert_close(binary_cross_entropy_with_logits_grad(**call), expected, rtol=0, atol=1e-15)
+
+
 def test_float32_input_gives_a_float32_gradient():
     grad = cross_entropy_grad(LOGITS.float(), TARGET, weight=CLASS_WEIGHT.float(), label_smoothing=0.2)
     assert grad.dtype == torch.float32

@@ -1,22 +1,25 @@
 """Hand-derived gradients of the classification losses with respect to their logits (notebook 04).
 
-For one sample of cross-entropy, -log softmax(z)_y = -z_y + log sum_j exp(z_j), so
+In the course's notation (losslab/notation.md): z the logits, p = softmax(z) the model's probabilities, y the
+class index and e_y its one-hot vector, q a target distribution, l the loss of one sample, L the reduced loss.
+One sample's cross-entropy is l = -log p_y = -z_y + log sum_j exp(z_j), so
 
-    dL/dz = softmax(z) - onehot(y),
+    dl/dz = p - e_y,
 
 and every variant of the loss only rescales or re-targets that difference:
 
-- class weights w (reduction 'mean'):  w[y_n] (softmax(z_n) - onehot(y_n)) / sum_m w[y_m];
-- label smoothing a, no weights:       softmax(z) - q, with q = (1 - a) onehot(y) + a / C;
-- probability targets t:               softmax(z) sum_c w_c t_c - w t (t smoothed first, if asked);
-- binary cross-entropy on a logit x:    sigmoid(x) - y (with pos_weight p: (p y + 1 - y) sigmoid(x) - p y);
-- for contrast, the squared error on sigmoid(x): 2 (sigmoid(x) - y) sigmoid(x) (1 - sigmoid(x)), which
-  vanishes when the prediction is confidently wrong.
+- the mean over N samples:              dL/dz_n = (p_n - e_{y_n}) / N;
+- class weights w (reduction 'mean'):   w[y_n] (p_n - e_{y_n}) / sum_m w[y_m];
+- label smoothing a, no weights:        p - q, with q = (1 - a) e_y + a / C;
+- probability targets q:                p sum_c w_c q_c - w q (q smoothed first, if asked);
+- binary cross-entropy on one logit z:  sigmoid(z) - y (with pos_weight w_p: (w_p y + 1 - y) sigmoid(z) - w_p y);
+- for contrast, the squared error on p = sigmoid(z): 2 (p - y) p (1 - p), which vanishes when the prediction
+  is confidently wrong.
 
 The functions take the arguments of the losses they differentiate (and validate them by running that
-loss, so a wrong call raises the same error), and return d(loss)/d(input) computed from these closed
-forms with losslab.softmax and elementary tensor ops, never with autograd. For reduction='none' they
-return the gradient of the sum of the per-sample losses: row n holds d loss_n / d input_n.
+loss, so a wrong call raises the loss's exception type, with losslab's message), and return d(loss)/d(input)
+computed from these closed forms with losslab.softmax and elementary tensor ops, never with autograd. For
+reduction='none' they return the gradient of the sum of the per-sample losses: row n holds dl_n / dz_n.
 """
 
 import math
@@ -41,10 +44,10 @@ def _index_target_grad(probs, target, weight, ignore_index, reduction, label_smo
     long_target = target.long()
     kept = long_target != ignore_index  # (N, d1, ...)
     safe_target = torch.where(kept, long_target, 0)  # any valid index where ignored; masked below
-    one_hot = torch.zeros_like(probs).scatter(1, safe_target.unsqueeze(1), 1.0)  # (N, C, d1, ...)
+    one_hot = torch.zeros_like(probs).scatter(1, safe_target.unsqueeze(1), 1.0)  # (N, C, d1, ...): e_y
     target_weight = torch.where(kept, class_weight[safe_target], 0)  # (N, d1, ...): w[y_n], 0 if ignored
 
-    # -w[y] log p_y  ->  w[y] (p - onehot(y)), divided by the sum of the kept target weights for 'mean'.
+    # -w[y] log p_y  ->  w[y] (p - e_y), divided by the sum of the kept target weights for 'mean'.
     grad = target_weight.unsqueeze(1) * (probs - one_hot)
     if reduction == "mean":
         grad = grad / target_weight.sum()
@@ -66,7 +69,7 @@ def _index_target_grad(probs, target, weight, ignore_index, reduction, label_smo
 
 
 def _probability_target_grad(probs, target, weight, reduction, label_smoothing):
-    """probs and target (N, C, d1, ...): -sum_c w_c t_c log p_c has the gradient p sum_c w_c t_c - w t."""
+    """probs and target q (N, C, d1, ...): -sum_c w_c q_c log p_c has the gradient p sum_c w_c q_c - w q."""
     n_classes = probs.shape[1]
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / n_classes
@@ -78,7 +81,7 @@ def _probability_target_grad(probs, target, weight, reduction, label_smoothing):
 
 
 def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """d cross_entropy(input, target, ...) / d input, by the closed form softmax - target.
+    """d cross_entropy(input, target, ...) / d input, by the closed form p - e_y (or p - q), rescaled.
 
     Takes the arguments of losslab.cross_entropy / torch.nn.functional.cross_entropy: input (C,),
     (N, C) or (N, C, d1, ...) of logits; target of class indices, or of class probabilities (the
@@ -105,8 +108,9 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
 
 
 def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction="mean", pos_weight=None):
-    """d binary_cross_entropy_with_logits(input, target, ...) / d input = weight (sigmoid(input) - target),
-    or with pos_weight p, weight ((p y + 1 - y) sigmoid(input) - p y); divided by input.numel() for 'mean'.
+    """d binary_cross_entropy_with_logits(input, target, ...) / d input = weight (sigmoid(z) - y) for logits z
+    and labels y, or with pos_weight w_p, weight ((w_p y + 1 - y) sigmoid(z) - w_p y); divided by input.numel()
+    for 'mean'.
 
     Takes the arguments of losslab.binary_cross_entropy_with_logits / its torch namesake (same order:
     reduction before pos_weight). Returns a tensor of the input's shape and dtype.
@@ -118,7 +122,7 @@ def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction=
     if pos_weight is None:
         grad = probs - target
     else:
-        positive = pos_weight.detach() * target  # the positive term's weight, p y
+        positive = pos_weight.detach() * target  # the positive term's weight, w_p y
         grad = (positive + 1 - target) * probs - positive
     if weight is not None:
         grad = grad * weight.detach()
@@ -128,7 +132,7 @@ def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction=
 
 
 def mse_on_sigmoid_grad(input, target, reduction="mean"):
-    """d mse_loss(sigmoid(input), target) / d input = 2 (sigmoid(x) - y) sigmoid(x) (1 - sigmoid(x)),
+    """d mse_loss(sigmoid(input), target) / d input = 2 (p - y) p (1 - p) with p = sigmoid(z),
     divided by input.numel() for 'mean': the gradient that vanishes when sigmoid saturates.
 
     input holds logits, target labels of the same shape (torch's mse_loss would broadcast them; we refuse).
