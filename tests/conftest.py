@@ -56,6 +56,18 @@ def chromium_path():
     return str(CHROMIUM)
 
 
+@pytest.fixture(scope="module")
+def chromium(chromium_path):
+    """A headless Chromium for one test module (Playwright drives it; it never downloads a browser)."""
+    from browser import CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def browser_report(request):
     """{"latencies": [{"config", "widget", "control", "ms"}, ...], "screenshots": folder}, for the summary."""

@@ -22,7 +22,6 @@ from typing import NamedTuple
 
 import pytest
 from browser import (
-    CHROMIUM_ARGS,
     LAB_SETTINGS,
     WIDGET_MIME,
     cell_output,
@@ -37,7 +36,7 @@ from browser import (
     shows_widget_error,
     trust_notebook,
 )
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from servers import ROOT, jupyter_server
 
 from explorers import explorer_from_cell
@@ -51,14 +50,6 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 # measure what the course's configuration saves, so fewer changes suffice.
 CONFIGS = {"course config": (True, 6), "stock": (False, 3)}
 VIEWPORT = {"width": 1400, "height": 1000}
-
-
-@pytest.fixture(scope="module")
-def chromium(chromium_path):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Lab(NamedTuple):

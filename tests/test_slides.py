@@ -130,17 +130,6 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def chromium(chromium_path):
-    from browser import CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 LOADED_MS = 60_000
 # The deck loads reveal.js with require.js (as nbconvert's template does) and keeps no global of it: ask
 # require.js for the same module, already initialised by the deck.

@@ -26,8 +26,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from losslab.widgets import all_explorers
-from losslab.widgets import toolkit
+from losslab.widgets import all_explorers, toolkit
 from losslab.widgets.toolkit import plain_text, walk
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
