@@ -75,7 +75,8 @@ def test_cross_entropy_against_smoothed_targets_equals_label_smoothing(call):
     assert_close(actual_grad, expected_grad, rtol=RTOL, atol=ATOL, equal_nan=True)
 
 
-def _seeded_example():
+def seeded_example():
+    """The curriculum's label-smoothing batch: logits (10, 5) and targets (10,), both from seed 42."""
     torch.manual_seed(42)
     targets = torch.randint(0, 5, (10,))
     torch.manual_seed(42)
@@ -83,7 +84,7 @@ def _seeded_example():
 
 
 def test_curriculum_numbers_through_smooth_targets():
-    logits_, targets = _seeded_example()
+    logits_, targets = seeded_example()
     assert round(F.cross_entropy(logits_, smooth_targets(targets, 5, 0.0)).item(), 4) == 1.6211
     assert round(F.cross_entropy(logits_, smooth_targets(targets, 5, 0.1)).item(), 4) == 1.6227
 

@@ -20,6 +20,7 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
+from test_label_smoothing import seeded_example
 
 import losslab
 from explorers import readout_numbers
@@ -64,13 +65,6 @@ def section(nb, number):
             sources.append(cell.source)
     assert sources, f"no section {number}"
     return "\n".join(sources)
-
-
-def seeded_example():
-    torch.manual_seed(42)
-    target = torch.randint(0, 5, (10,))
-    torch.manual_seed(42)
-    return torch.rand(10, 5), target
 
 
 # ------------------------------------------------------------------ correction 1: q_true falls with C
