@@ -12,7 +12,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NPM_DIR := build/npm
 NPM_STAMP := $(NPM_DIR)/.installed
 
-.PHONY: lab test execute figs bench slides clean venv
+.PHONY: lab test execute figs bench slides site links clean venv
 
 venv: $(STAMP)
 
@@ -45,6 +45,15 @@ test: $(STAMP) $(NPM_STAMP)
 slides: $(STAMP) $(NPM_STAMP)
 	@echo "==> building one offline reveal.js deck per notebook (the lecture's core cells) in build/slides/"
 	$(VPY) slides/build_decks.py $(NPM_DIR)/node_modules build/slides $(NOTEBOOKS)
+
+site: $(STAMP) $(NPM_STAMP)
+	@echo "==> building the course website (index + every notebook with its outputs, offline) in build/site/"
+	$(VPY) website/build_site.py $(NPM_DIR)/node_modules build/site
+
+links: $(STAMP)
+	@echo "==> rewriting every Binder/Colab link and each notebook's Colab bootstrap from course.toml"
+	$(VPY) tools/sync_readme.py
+	$(VPY) tools/sync_colab.py $(NOTEBOOKS)
 
 execute: $(STAMP)
 	@echo "==> re-running every notebook top to bottom in a fresh kernel, saving outputs in place"
