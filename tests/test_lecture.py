@@ -1,6 +1,6 @@
 """Every notebook is taught twice, read alone and presented in a 50-minute lecture.
 
-The conventions these tests hold (README, "Teaching from it"):
+The conventions these tests hold (docs/adding-a-notebook.md, step 3; the README, "For instructors"):
 - every heading (`##` section, `###` exercise) is the first line of its own cell and ends with its
   minutes, "(6 min)", or "(optional, 6 min)" for a part the lecture skips;
 - every cell says its lecture role in its metadata, `"lecture": "core"` or `"optional"`; every cell of an
