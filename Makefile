@@ -1,6 +1,7 @@
 # losslab: two commands on a fresh machine.
 #   make lab    set up .venv and open JupyterLab on the notebooks
-#   make test   set up .venv and run every test (unit, property, notebook structure, slides, browser, nbval)
+#   make test   set up .venv and run every test (unit, property, notebook structure, slides, site, browser,
+#               the simulated Binder environment, nbval); `make test SKIP_BINDER=1` leaves Binder's out locally
 
 PYTHON ?= python3
 VENV := .venv
@@ -40,7 +41,7 @@ lab: $(STAMP)
 
 test: $(STAMP) $(NPM_STAMP)
 	@echo "==> running unit, property, notebook-structure, slide and browser tests, then nbval on every notebook"
-	LOSSLAB_NODE_MODULES=$(CURDIR)/$(NPM_DIR)/node_modules $(VPY) -m pytest
+	LOSSLAB_NODE_MODULES=$(CURDIR)/$(NPM_DIR)/node_modules $(VPY) -m pytest $(if $(SKIP_BINDER),--skip-binder-env)
 
 slides: $(STAMP) $(NPM_STAMP)
 	@echo "==> building one offline reveal.js deck per notebook (the lecture's core cells) in build/slides/"
@@ -68,6 +69,8 @@ bench: $(STAMP)
 	PYTHONPATH=notebooks $(VPY) tests/bench/bench_widgets.py
 	@echo "==> timing every notebook top to bottom in a fresh kernel"
 	$(VPY) tests/bench/bench_notebooks.py $(NOTEBOOKS)
+	@echo "==> sizing the simulated Binder environment (built in build/binder-env if missing)"
+	$(VPY) tests/bench/bench_binder_env.py
 
 clean:
 	@echo "==> removing $(VENV), build/ and caches"

@@ -5,7 +5,8 @@ tests the same examples (a failure in CI reproduces locally), no example databas
 (a first call into torch can be slow). HYPOTHESIS_PROFILE=dev runs 200 examples, for quick iteration
 only; HYPOTHESIS_PROFILE=hunt runs fresh random examples each time.
 
-Also the browser tests' skip (no Chromium), fixtures and terminal summary (see the end of this file).
+Also the browser tests' skip (no Chromium), fixtures and terminal summary, and the option that skips
+the simulated Binder environment (see the end of this file).
 """
 
 import os
@@ -38,17 +39,33 @@ BROWSER_REPORT = pytest.StashKey[dict]()
 TARGET_MEDIAN_MS = 20
 
 
+# tests/test_binder_env.py rebuilds Binder's environment (about 1.5 min, then nbval in it: about 3 min).
+# CI always runs it; a developer can leave it out locally with `make test SKIP_BINDER=1`.
+SKIP_BINDER_OPTION = "--skip-binder-env"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        SKIP_BINDER_OPTION,
+        action="store_true",
+        help="skip tests/test_binder_env.py (the simulated Binder environment); CI never does",
+    )
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives JupyterLab in Chromium; skipped when Chromium is missing")
+    config.addinivalue_line("markers", f"binder_env: builds Binder's environment; {SKIP_BINDER_OPTION} skips it")
     config.stash[BROWSER_REPORT] = {"latencies": [], "screenshots": None}
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.access(CHROMIUM, os.X_OK):
-        return
+    skip_binder = config.getoption(SKIP_BINDER_OPTION)
+    has_chromium = os.access(CHROMIUM, os.X_OK)
     for item in items:
-        if "browser" in item.keywords:
+        if "browser" in item.keywords and not has_chromium:
             item.add_marker(pytest.mark.skip(reason=CHROMIUM_MISSING))
+        if "binder_env" in item.keywords and skip_binder:
+            item.add_marker(pytest.mark.skip(reason=f"{SKIP_BINDER_OPTION} given"))
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +97,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("BROWSER TESTS SKIPPED", sep="!", red=True, bold=True)
         terminalreporter.line(
             f"{len(skipped)} browser tests were SKIPPED because {CHROMIUM_MISSING}.", red=True, bold=True
+        )
+    skipped_binder = [r for r in terminalreporter.stats.get("skipped", []) if "binder_env" in r.keywords]
+    if skipped_binder:
+        terminalreporter.section("SIMULATED BINDER ENVIRONMENT SKIPPED", sep="!", yellow=True, bold=True)
+        terminalreporter.line(
+            f"{len(skipped_binder)} Binder environment tests were skipped ({SKIP_BINDER_OPTION}); CI runs them.",
+            yellow=True,
+            bold=True,
         )
     report = config.stash.get(BROWSER_REPORT, None)
     if report and report["screenshots"]:

@@ -72,8 +72,11 @@ def free_port():
 
 
 @contextlib.contextmanager
-def jupyter_server(root_dir, app="server", course_config=True, extra_args=(), lab_settings=None):
-    """A `jupyter server` or `jupyter lab` serving `root_dir`; stopped (with its kernels) on exit."""
+def jupyter_server(root_dir, app="server", course_config=True, extra_args=(), lab_settings=None, command=None):
+    """A `jupyter server` or `jupyter lab` serving `root_dir`; stopped (with its kernels) on exit.
+
+    `command` replaces `python -m jupyterlab` (or `jupyter_server`), e.g. with binder/start and another
+    environment's `jupyter-lab`."""
     with tempfile.TemporaryDirectory(prefix="losslab-jupyter-") as scratch:
         scratch = Path(scratch)
         config_dir = scratch / "config"
@@ -91,7 +94,7 @@ def jupyter_server(root_dir, app="server", course_config=True, extra_args=(), la
         port = free_port()
         with open(log_path, "w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", module, f"--ServerApp.port={port}", f"--ServerApp.root_dir={root_dir}", *args],
+                [*(command or [sys.executable, "-m", module]), f"--ServerApp.port={port}", f"--ServerApp.root_dir={root_dir}", *args],
                 cwd=root_dir,
                 env=env,
                 stdout=log,
