@@ -4,6 +4,7 @@ compares with PyTorch, and `show_source`, which shows a kept function's code bef
 import inspect
 import os
 import platform
+import sys
 from pathlib import Path
 
 import torch
@@ -17,6 +18,9 @@ _INLINE_FIGURE_KWARGS = {"bbox_inches": "tight", "metadata": {"Software": None}}
 # Set to 1 (e.g. `LOSSLAB_PRESENTATION=1 make lab`) to teach on a projector: see `setup`.
 PRESENTATION_VARIABLE = "LOSSLAB_PRESENTATION"
 PACKAGE_ROOT = Path(__file__).resolve().parent
+# The torch the outputs saved in the notebooks were made with (requirements.txt's pin; tests/test_colab.py
+# keeps the two equal). On Colab, which has a torch of its own, `setup` says so.
+OUTPUTS_TORCH = "2.13.0"
 
 
 def _configure_ipython():
@@ -52,9 +56,38 @@ def presentation_requested():
     return os.environ.get(PRESENTATION_VARIABLE, "").strip().lower() in {"1", "yes", "true", "on"}
 
 
+def on_colab():
+    """True in a Google Colab kernel (which imports google.colab at startup)."""
+    return "google.colab" in sys.modules
+
+
+def colab_note():
+    """The line `setup` prints on Colab: the saved outputs come from another torch than the learner's."""
+    return (
+        f"On Colab: the outputs saved in this notebook were made with torch {OUTPUTS_TORCH} and you have torch "
+        f"{torch.__version__}, so the last digit of a printed number can differ from the saved one."
+    )
+
+
+def _enable_colab_widgets():
+    """ipywidgets 8 needs Colab's custom widget manager (its built-in one draws ipywidgets 7 only). With
+    ipywidgets 7 the built-in one stays: it draws every core widget, and the custom one has broken some
+    (googlecolab/colabtools#3571)."""
+    import ipywidgets
+
+    if int(ipywidgets.__version__.split(".")[0]) < 8:
+        return
+    try:
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+    except (ImportError, AttributeError):  # a Colab that lacks it: the widgets may still show
+        pass
+
+
 def setup(seed=0, presentation=None):
     """Seed torch, print tensors with 4 fixed decimals, configure inline figures and short tracebacks,
-    print the versions.
+    print the versions (and on Colab, that the saved outputs were made with another torch).
 
     `presentation=True` (or LOSSLAB_PRESENTATION=1 in the environment, when `presentation` is None) turns
     on projector mode for the explorers made after it: charts at least 900 px wide with large fonts, and a
@@ -64,6 +97,9 @@ def setup(seed=0, presentation=None):
     torch.set_printoptions(precision=4, sci_mode=False)
     toolkit.set_projector_mode(presentation_requested() if presentation is None else bool(presentation))
     print("Outputs made with", versions())
+    if on_colab():
+        _enable_colab_widgets()
+        print(colab_note())
 
 
 def max_difference(ours, reference):
