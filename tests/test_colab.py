@@ -6,7 +6,7 @@ Colab is simulated with real components: a fresh kernel of this venv's Python wi
 one), in an empty folder that holds only the notebook, with no `losslab` on the path. GitHub is a local
 clone of this checkout, tagged with the release, reached through the course's own https address by a
 temporary git config (`url.<clone>.insteadOf`); git may use no other protocol than file://, so nothing here
-touches the network. Each notebook runs top to bottom (about 10-20 s each).
+touches the network. Each notebook runs top to bottom (6-8 s each here; the whole file takes about 1.5 min).
 """
 
 import json
