@@ -21,7 +21,7 @@ from traitlets.config import Config
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"
-# Deck-relative path -> (npm package path, the parts of it to copy; None: the path itself).
+# Page-relative path -> (npm package path, the parts of it to copy; None: the path itself).
 ASSETS = {
     "reveal.js": ("reveal.js", ["dist", "plugin", "LICENSE"]),
     "mathjax": ("mathjax", ["MathJax.js", "config", "extensions", "jax", "fonts", "localization", "LICENSE"]),
@@ -29,27 +29,38 @@ ASSETS = {
     "jquery.min.js": ("jquery/dist/jquery.min.js", None),
     "html-manager": ("@jupyter-widgets/html-manager/dist", None),
 }
+# What any nbconvert HTML page with formulas and saved widgets loads (the course website's too).
+PAGE_ASSETS = ("mathjax", "require.js", "html-manager")
+
+
+def offline_urls(exporter_config, prefix=""):
+    """Point an nbconvert HTML exporter's MathJax, require.js and widget manager at the copies that
+    `copy_assets` puts in `prefix` (a page-relative folder, "" or "../"), instead of its CDNs."""
+    exporter_config.mathjax_url = f"{prefix}mathjax/MathJax.js?config={MATHJAX_CONFIG}"
+    exporter_config.require_js_url = f"{prefix}require.js"
+    exporter_config.widget_renderer_url = f"{prefix}html-manager/embed-amd.js"
 
 
 def exporter():
     config = Config()
     config.SlidesExporter.extra_template_basedirs = [str(TEMPLATES)]
+    config.SlidesExporter.extra_template_paths = [str(TEMPLATES)]  # losslab_offline.html.j2
     config.SlidesExporter.template_name = "losslab_reveal"
     config.SlidesExporter.reveal_url_prefix = "reveal.js"
     config.SlidesExporter.reveal_theme = "white"
     config.SlidesExporter.reveal_transition = "none"
     config.SlidesExporter.reveal_number = "c/t"  # "7/31": where the lecture is
     config.SlidesExporter.reveal_scroll = True  # a slide taller than the screen scrolls instead of being cut
-    config.SlidesExporter.mathjax_url = f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
-    config.SlidesExporter.require_js_url = "require.js"
+    offline_urls(config.SlidesExporter)
     config.SlidesExporter.jquery_url = "jquery.min.js"
-    config.SlidesExporter.widget_renderer_url = "html-manager/embed-amd.js"
     return SlidesExporter(config=config)
 
 
-def copy_assets(node_modules, outdir):
-    for target, (source, parts) in ASSETS.items():
-        source, target = Path(node_modules) / source, outdir / target
+def copy_assets(node_modules, outdir, names=tuple(ASSETS)):
+    """Copy the ASSETS `names` from the npm packages in `node_modules` into `outdir`, replacing old copies."""
+    for name in names:
+        (source, parts), target = ASSETS[name], outdir / name
+        source = Path(node_modules) / source
         if not source.exists():
             raise SystemExit(f"{source} is missing: `make slides` installs slides/package.json into build/npm")
         if target.exists():
