@@ -193,7 +193,7 @@ def build(node_modules, outdir):
     for folder in COPIED:
         shutil.copytree(ROOT / folder, outdir / folder, dirs_exist_ok=True)
     lessons = course.lessons()
-    index = {"name": SITE_NAME, "root": "", "index": "index.html", "lessons": len(lessons)}
+    index = {"name": SITE_NAME, "index": "index.html", "lessons": len(lessons)}
     body, _ = exporter("", prompts=False).from_notebook_node(
         index_notebook((ROOT / "README.md").read_text(encoding="utf-8"), lessons),
         resources={"metadata": {"name": SITE_NAME}, "site": index},
@@ -203,7 +203,6 @@ def build(node_modules, outdir):
     for i, lesson in enumerate(lessons):
         site = {
             "name": SITE_NAME,
-            "root": "../",
             "index": "../index.html",
             "lessons": len(lessons),
             "lesson": lesson,
