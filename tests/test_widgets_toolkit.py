@@ -194,6 +194,15 @@ def test_explorer_displays_as_its_box_with_its_chart_and_its_state_as_text():
     )
 
 
+def test_explorer_displays_without_the_widgets_own_mimebundle_as_on_ipywidgets_7(monkeypatch):
+    """Colab still runs ipywidgets 7, whose widgets have no _repr_mimebundle_; the view is the same."""
+    demo = Demo()
+    expected = demo.widget._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]
+    monkeypatch.delattr(ipywidgets.Widget, "_repr_mimebundle_")
+    assert not hasattr(demo.widget, "_repr_mimebundle_")
+    assert demo._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"] == expected
+
+
 def test_plain_text_drops_tags_and_decodes_entities():
     assert plain_text(monospace_html(["a = 1", "b &lt; 2"])) == "a = 1 · b < 2"
     assert plain_text("<b>x</b>&nbsp;&nbsp; y\n z") == "x y z"

@@ -300,7 +300,9 @@ class Explorer:
     def _repr_mimebundle_(self, **kwargs):
         """The widget box, with the chart as a PNG and the settings and readouts as text for viewers that
         cannot run widgets (GitHub shows the PNG)."""
-        bundle = self.widget._repr_mimebundle_(**kwargs)
+        # Written out rather than asked of the widget: ipywidgets 7 (still on Colab) has no _repr_mimebundle_.
+        view = {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
+        bundle = {"application/vnd.jupyter.widget-view+json": view}
         bundle["image/png"] = base64.b64encode(self.chart.png).decode("ascii")  # what nbformat stores
         bundle["text/plain"] = f"{type(self).__name__}: {self.as_text()} (run the notebook to use its controls)"
         return bundle
