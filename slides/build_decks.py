@@ -6,7 +6,8 @@ cells are `skip`), with the explorer rendered from its saved state. Everything a
 it: reveal.js, MathJax 2 (the version nbconvert's reveal template drives), require.js, jQuery and the
 Jupyter widgets HTML manager, copied from the npm packages pinned in slides/package-lock.json (which
 `make slides` installs into build/npm). Open build/slides/NN_topic.slides.html in a browser, or serve
-the folder (`python -m http.server -d build/slides`).
+the folder (`python -m http.server -d build/slides`). The Colab bootstrap at the top of each setup cell
+(tools/sync_colab.py) is left out of the decks: it is for learners on Colab, not for the lecture's screen.
 
 Usage: python slides/build_decks.py NODE_MODULES OUTDIR notebooks/NN_topic.ipynb ...
 """
@@ -18,6 +19,9 @@ from pathlib import Path
 import nbformat
 from nbconvert import SlidesExporter
 from traitlets.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))  # as a script: sync_colab.py
+import sync_colab  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"
@@ -80,9 +84,10 @@ def build(node_modules, outdir, notebooks):
     slides = exporter()
     decks = []
     for path in map(Path, notebooks):
-        body, _ = slides.from_notebook_node(
-            nbformat.read(path, as_version=4), resources={"metadata": {"name": path.stem}}
-        )
+        nb = nbformat.read(path, as_version=4)
+        setup = sync_colab.setup_cell(nb)
+        setup.source = sync_colab.lesson_code(setup.source)
+        body, _ = slides.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         deck = outdir / f"{path.stem}.slides.html"
         deck.write_text(body, encoding="utf-8")
         decks.append(deck)

@@ -94,6 +94,13 @@ def test_a_deck_per_notebook_with_a_slide_per_core_slide_cell(deck_dir, notebook
 
 
 @each_notebook
+def test_a_deck_shows_the_setup_cell_without_the_colab_bootstrap(deck_dir, notebook):
+    html = deck_path(deck_dir, notebook).read_text(encoding="utf-8")
+    assert "google.colab" not in html and "git clone" not in html
+    assert "setup" in html  # the lesson's own part of the cell stays
+
+
+@each_notebook
 def test_a_deck_names_nothing_outside_its_folder(deck_dir, notebook):
     html = deck_path(deck_dir, notebook).read_text(encoding="utf-8")
     for attribute, url in re.findall(r'<(?:script|link|img|iframe)[^>]*?\s(src|href)="([^"]*)"', html):
