@@ -76,8 +76,9 @@ def chromium_path():
 @pytest.fixture(scope="module")
 def chromium(chromium_path):
     """A headless Chromium for one test module (Playwright drives it; it never downloads a browser)."""
-    from browser import CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
+
+    from browser import CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)

@@ -9,8 +9,9 @@ rebuilds, with Python 3.11 and binder/start as the entrypoint.
 import subprocess
 import sys
 
-import binder_env
 from repo2docker.buildpacks.base import BuildPack
+
+import binder_env
 from servers import ROOT
 
 TEST_TOOLS = {

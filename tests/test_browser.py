@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from playwright.sync_api import expect
+
 from browser import (
     LAB_SETTINGS,
     WIDGET_MIME,
@@ -36,11 +38,9 @@ from browser import (
     shows_widget_error,
     trust_notebook,
 )
-from playwright.sync_api import expect
-from servers import ROOT, jupyter_server
-
 from explorers import explorer_from_cell
 from losslab.widgets.toolkit import plain_text
+from servers import ROOT, jupyter_server
 
 pytestmark = pytest.mark.browser
 

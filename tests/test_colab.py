@@ -18,10 +18,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import sync_colab
 from nbclient import NotebookClient
 
 import course
+import sync_colab
 from losslab.notebook import OUTPUTS_TORCH, colab_note
 
 ROOT = Path(__file__).resolve().parents[1]

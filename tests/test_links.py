@@ -10,9 +10,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import sync_readme
 
 import course
+import sync_readme
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -15,9 +15,10 @@ import socket
 import uuid
 
 import pytest
-from servers import ROOT, jupyter_server
 from tornado.ioloop import IOLoop
 from tornado.websocket import websocket_connect
+
+from servers import ROOT, jupyter_server
 
 SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture
 LOG_LINE = "losslab: kernel {} websocket TCP_NODELAY=1"

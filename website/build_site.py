@@ -31,9 +31,8 @@ from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "slides")]  # as a script: course.py, sync_readme.py, build_decks.py
-import sync_readme  # noqa: E402
-
 import course  # noqa: E402
+import sync_readme  # noqa: E402
 from build_decks import PAGE_ASSETS, copy_assets, offline_urls  # noqa: E402
 from build_decks import TEMPLATES as SHARED_TEMPLATES  # noqa: E402
 
