@@ -94,7 +94,12 @@ def jupyter_server(root_dir, app="server", course_config=True, extra_args=(), la
         port = free_port()
         with open(log_path, "w") as log:
             process = subprocess.Popen(
-                [*(command or [sys.executable, "-m", module]), f"--ServerApp.port={port}", f"--ServerApp.root_dir={root_dir}", *args],
+                [
+                    *(command or [sys.executable, "-m", module]),
+                    f"--ServerApp.port={port}",
+                    f"--ServerApp.root_dir={root_dir}",
+                    *args,
+                ],
                 cwd=root_dir,
                 env=env,
                 stdout=log,
