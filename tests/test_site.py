@@ -224,6 +224,22 @@ def test_a_lesson_page_holds_every_cell_and_figure_of_its_notebook(site, lesson)
     assert html.count(f'<script type="{WIDGET_VIEW}">') == len(shown) - len(figures)
 
 
+@each_lesson
+def test_a_lesson_page_keeps_the_solutions_collapsed(site, lesson):
+    nb = nbformat.read(ROOT / lesson.path, as_version=4)
+    hidden = [cell for cell in nb.cells if cell.metadata.get("jupyter", {}).get("source_hidden")]
+    assert hidden and all("solution" in cell.metadata.get("tags", []) for cell in hidden)
+    boxes = re.findall(
+        r'<details class="losslab-hidden-source">\s*<summary>Show the solution</summary>(.*?)</details>',
+        read_page(site, lesson.path.with_suffix(".html").as_posix()),
+        re.S,
+    )
+    assert len(boxes) == len(hidden)
+    for box, cell in zip(boxes, hidden, strict=True):
+        first_name = re.search(r"def (\w+)", cell.source)[1]
+        assert first_name in re.sub(r"<[^>]+>", "", box), f"the box does not hold the solution defining {first_name}"
+
+
 # --- In Chromium --------------------------------------------------------------------------------------------
 
 
