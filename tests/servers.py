@@ -11,15 +11,20 @@
 JupyterLab setting defaults) on JUPYTER_CONFIG_PATH, exactly as `make lab` and Binder do;
 `course_config=False` runs stock settings. Either way the user's own Jupyter
 configuration (~/.jupyter) is kept out with an empty temporary JUPYTER_CONFIG_DIR.
+
+    with static_server(folder) as url:   # a folder of static pages over HTTP (decks, the site)
 """
 
 import contextlib
+import functools
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -129,3 +134,23 @@ def _wait_until_up(server):
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"the Jupyter server did not answer within {START_TIMEOUT_S} s:\n{server.log()}")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def static_server(folder):
+    """`folder` over HTTP on a free localhost port (a deck or the site: a browser loads MathJax's fonts
+    only over HTTP); yields its URL, "http://127.0.0.1:PORT/"."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -15,13 +15,10 @@ each page goes to a temporary folder (its path is printed). A lesson opened stra
 (file://), as the README suggests, renders too.
 """
 
-import functools
-import http.server
 import json
 import os
 import re
 import tempfile
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -29,11 +26,12 @@ from urllib.parse import urljoin, urlparse
 import nbformat
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from test_slides import QUEUE_MATH_DONE, UNTYPESET_MATH, QuietHandler
+from test_slides import QUEUE_MATH_DONE, UNTYPESET_MATH
 
 import course
 from build_site import IMAGE_TYPES, attach_alt, pitch, site_links, site_target
 from losslab.widgets.toolkit import plain_text
+from servers import static_server
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = Path(os.environ.get("LOSSLAB_NODE_MODULES", ROOT / "build" / "npm" / "node_modules"))
@@ -246,15 +244,8 @@ def test_a_lesson_page_keeps_the_solutions_collapsed(site, lesson):
 @pytest.fixture(scope="module")
 def site_server(site):
     """The site over HTTP on a free localhost port."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with static_server(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,8 @@ typed into moves. (Without a kernel, the readout and chart stay as saved: the li
 JupyterLab.)
 """
 
-import functools
-import http.server
 import os
 import re
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,6 +21,7 @@ import nbformat
 import pytest
 
 from losslab.widgets.toolkit import plain_text
+from servers import static_server
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -120,21 +118,8 @@ def test_the_slide_counter_counts_nested_sections():
 @pytest.fixture(scope="module")
 def deck_server(deck_dir):
     """The deck folder over HTTP on a free localhost port (a browser loads MathJax's fonts from there)."""
-    handler = functools.partial(QuietHandler, directory=str(deck_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with static_server(deck_dir) as url:
+        yield url
 
 
 LOADED_MS = 60_000
