@@ -12,8 +12,12 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # slides/package-lock.json and installed from npm into the build folder, never committed.
 NPM_DIR := build/npm
 NPM_STAMP := $(NPM_DIR)/.installed
+# JupyterHub's proxy (configurable-http-proxy), pinned in deploy/package-lock.json, installed into build/.
+HUB_NPM_DIR := build/hub-npm
+HUB_NPM_STAMP := $(HUB_NPM_DIR)/.installed
+CHP := $(CURDIR)/$(HUB_NPM_DIR)/node_modules/.bin/configurable-http-proxy
 
-.PHONY: lab test execute figs bench slides site links clean venv
+.PHONY: lab test execute figs bench bench-classroom slides site links hub assignments clean venv
 
 venv: $(STAMP)
 
@@ -35,13 +39,20 @@ $(NPM_STAMP): slides/package.json slides/package-lock.json
 	cd $(NPM_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
+$(HUB_NPM_STAMP): deploy/package.json deploy/package-lock.json
+	@echo "==> installing JupyterHub's proxy (deploy/package-lock.json) into $(HUB_NPM_DIR)"
+	rm -rf $(HUB_NPM_DIR) && mkdir -p $(HUB_NPM_DIR)
+	cp deploy/package.json deploy/package-lock.json $(HUB_NPM_DIR)/
+	cd $(HUB_NPM_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
 lab: $(STAMP)
 	@echo "==> starting JupyterLab on notebooks/ (Ctrl-C to stop)"
 	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.allow_root=True
 
-test: $(STAMP) $(NPM_STAMP)
-	@echo "==> running unit, property, notebook-structure, slide and browser tests, then nbval on every notebook"
-	LOSSLAB_NODE_MODULES=$(CURDIR)/$(NPM_DIR)/node_modules $(VPY) -m pytest $(if $(SKIP_BINDER),--skip-binder-env)
+test: $(STAMP) $(NPM_STAMP) $(HUB_NPM_STAMP)
+	@echo "==> running unit, property, notebook-structure, slide, site, Binder, hub and browser tests, then nbval on every notebook"
+	LOSSLAB_NODE_MODULES=$(CURDIR)/$(NPM_DIR)/node_modules LOSSLAB_CHP=$(CHP) $(VPY) -m pytest $(if $(SKIP_BINDER),--skip-binder-env)
 
 slides: $(STAMP) $(NPM_STAMP)
 	@echo "==> building one offline reveal.js deck per notebook (the lecture's core cells) in build/slides/"
@@ -55,6 +66,19 @@ links: $(STAMP)
 	@echo "==> rewriting every Binder/Colab link and each notebook's Colab bootstrap from course.toml"
 	$(VPY) tools/sync_readme.py
 	$(VPY) tools/sync_colab.py $(NOTEBOOKS)
+
+hub: $(STAMP) $(HUB_NPM_STAMP)
+	@echo "==> starting a JupyterHub for a demo class on localhost (deploy/jupyterhub_config.py; Ctrl-C to stop)"
+	LOSSLAB_CHP=$(CHP) $(VPY) deploy/start_hub.py
+
+assignments: $(STAMP)
+	@echo "==> generating the nbgrader course from the notebooks into build/assignments/"
+	$(VPY) deploy/make_assignments.py build/assignments $(NOTEBOOKS)
+
+bench-classroom: $(STAMP) $(HUB_NPM_STAMP)
+	@echo "==> a class on a real JupyterHub: 5, then 20 students dragging a slider at once"
+	LOSSLAB_CHP=$(CHP) $(VPY) tests/bench/bench_classroom.py --students 5
+	LOSSLAB_CHP=$(CHP) $(VPY) tests/bench/bench_classroom.py --students 20
 
 execute: $(STAMP)
 	@echo "==> re-running every notebook top to bottom in a fresh kernel, saving outputs in place"
