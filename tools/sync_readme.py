@@ -1,13 +1,15 @@
 """Rewrite the README's launch links and notebook table from course.toml and the notebooks (`make links`).
 
-In the table, each row's number, title, lecture and self-study minutes and its Binder and Colab links are
-generated (course.lessons(), course.binder_url, course.colab_url); its "What you learn" is written by hand
-and kept as it is. Any other Binder or Colab link in README.md is rewritten for the notebook it opens.
+In the table, each row's number, title, lecture and self-study minutes and its Binder, Colab and class-hub
+(nbgitpuller) links are generated (course.lessons(), course.binder_url, course.colab_url,
+course.nbgitpuller_url); its "What you learn" is written by hand and kept as it is. Any other Binder, Colab or
+nbgitpuller link in README.md is rewritten for the notebook it opens.
 Running it twice changes nothing; tests/test_links.py fails while README.md differs from what it writes.
 """
 
 import re
 import sys
+from urllib.parse import parse_qs, urlsplit
 
 import course
 
@@ -21,6 +23,10 @@ CELL_BORDER = re.compile(r"(?<!\\)\|")  # a `|` inside a cell is written `\|`
 ROW_NOTEBOOK = re.compile(r"\]\(notebooks/(\d\d_[^)/]+\.ipynb)\)")
 BINDER = re.compile(r"https://mybinder\.org/v2/gh/[^\s)]*?urlpath=lab/tree/(notebooks/\d\d_\w+\.ipynb)")
 COLAB = re.compile(r"https://colab\.research\.google\.com/github/[^\s)]*?/blob/[^\s/)]+/(notebooks/\d\d_\w+\.ipynb)")
+# Any hub's address: a fork's README may still hold the old one.
+NBGITPULLER = re.compile(r"https?://[^\s)\]]*?/hub/user-redirect/git-pull\?[^\s)\]]*")
+URLPATH_NOTEBOOK = re.compile(r"^lab/tree/[^/]+/(notebooks/\d\d_\w+\.ipynb)$")
+HUB_LABEL = "Open on the class hub"
 
 
 def cells(row):
@@ -28,7 +34,17 @@ def cells(row):
 
 
 def launch_links(path):
-    return f"[Open in Binder]({course.binder_url(path)}) · [Open in Colab]({course.colab_url(path)})"
+    return (
+        f"[Open in Binder]({course.binder_url(path)}) · [Open in Colab]({course.colab_url(path)})"
+        f" · [{HUB_LABEL}]({course.nbgitpuller_url(path)})"
+    )
+
+
+def nbgitpuller_link(match):
+    """The nbgitpuller link `make links` writes for the notebook a link opens; a link that opens none is kept."""
+    urlpath = parse_qs(urlsplit(match[0]).query).get("urlpath", [""])[0]
+    notebook = URLPATH_NOTEBOOK.match(urlpath)
+    return course.nbgitpuller_url(notebook[1]) if notebook else match[0]
 
 
 def row(lesson, learned):
@@ -70,6 +86,7 @@ def sync(readme):
     lines[first:end] = [HEADER, SEPARATOR, *rows]
     text = "\n".join(lines) + "\n"
     text = BINDER.sub(lambda match: course.binder_url(match[1]), text)
+    text = NBGITPULLER.sub(nbgitpuller_link, text)
     return COLAB.sub(lambda match: course.colab_url(match[1]), text)
 
 
@@ -83,10 +100,14 @@ def main():
     if dropped:
         print(f"README.md: dropped the rows of notebooks that no longer exist: {', '.join(dropped)}", file=sys.stderr)
     if after == before:
-        print(f"README.md: links up to date ({course.slug()} at {course.release()})")
+        print(f"README.md: links up to date ({where()})")
     else:
         README.write_text(after)
-        print(f"README.md: rewrote the notebook table and launch links ({course.slug()} at {course.release()})")
+        print(f"README.md: rewrote the notebook table and launch links ({where()})")
+
+
+def where():
+    return f"{course.slug()} at {course.release()}; class hub {course.hub()}, branch {course.branch()}"
 
 
 if __name__ == "__main__":
