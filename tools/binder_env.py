@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BINDER_REQUIREMENTS = ROOT / "binder" / "requirements.txt"
 PYTHON = "3.11"
 LOCK = Path(repo2docker.__file__).parent / "buildpacks" / "conda" / f"environment.py-{PYTHON}-linux-64.lock"
-# What the notebooks need at run time and what a learner's JupyterLab needs; nothing for testing.
-RUNTIME_ROOTS = ("torch", "numpy", "matplotlib", "ipywidgets", "ipykernel", "jupyterlab", "notebook")
+# What the notebooks need at run time and what a learner's JupyterLab needs (nbgitpuller: a class hub built
+# from this image pulls the course into each home with it); nothing for testing.
+RUNTIME_ROOTS = ("torch", "numpy", "matplotlib", "ipywidgets", "ipykernel", "jupyterlab", "notebook", "nbgitpuller")
 # The lock's Python packages that PyPI knows under another name.
 CONDA_TO_PYPI = {
     "brotli-python": "brotli",
