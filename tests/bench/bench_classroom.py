@@ -1,0 +1,392 @@
+"""A class on a real JupyterHub: N students log in, start their servers, open notebook 01 and drag a slider
+of its first explorer all at once. Run with `make bench-classroom` (5, then 20 students).
+
+Each simulated student does what a browser does, one asyncio task per student in this process: the hub's
+login form, the spawn (/hub/spawn/NAME, then the progress event stream the spawn page reads), JupyterLab's
+page through the proxy (the OAuth handshake that gives the student's server its cookie), a kernel session
+for the notebook and its websocket (/user/NAME/api/kernels/ID/channels), the notebook's code cells in order
+up to the first one that displays a widget (the explorer), with the kernel's widget models tracked as
+JupyterLab's widget manager does (tests/bench/notebook_client.py). Then every student changes the
+explorer's first slider every 200 ms for 30 s, all at the same time (each with its own phase in the 200 ms,
+as people do not drag in step; --in-step sends them together), and each change is timed from its comm
+message leaving to the readout's update arriving back. The baseline, in the same run: one student alone,
+through the same hub, before the load.
+
+Printed: spawn time, login to first readout, latency (alone and under load), changes lost or failed, peak
+memory of the hub, the proxy and each student (server + kernel, sampled from /proc), CPU use per
+component, and a verdict per target. Exits 1 if a target is missed.
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import shutil
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+from yarl import URL
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+from hub import ROOT, jupyterhub  # noqa: E402  (tests/hub.py: a real JupyterHub from deploy/)
+from notebook_client import NotebookClient  # noqa: E402
+
+NOTEBOOK = ROOT / "notebooks" / "01_logits_and_softmax.ipynb"
+PACKAGE = ROOT / "notebooks" / "losslab"
+CHANGE_EVERY_S = 0.2
+LOAD_S = 30.0  # --seconds
+BASELINE_S = 10.0
+DRAIN_S = 15.0  # after the last change: a readout later than this counts as lost
+SAMPLE_EVERY_S = 0.5
+P95_TARGET_MS = 100.0
+MEMORY_TARGET_MB = 500.0
+MB = 2**20
+
+
+# --- one student ---------------------------------------------------------------------------------
+class Student:
+    def __init__(self, hub, name):
+        self.hub, self.name = hub, name
+        self.base = hub.url.rstrip("/")
+        self.error = None  # why this student was not served
+        self.http = self.client = None
+
+    async def arrive(self, code_cells):
+        """Log in, start the server, open the notebook, run it to its explorer: what a student does at the
+        start of the lecture. Times are kept on self."""
+        # Cookies for 127.0.0.1 need an "unsafe" jar: aiohttp keeps none for IP addresses by default.
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.login_at = time.perf_counter()
+        await self.log_in()
+        spawn_at = time.perf_counter()
+        await self.spawn()
+        self.spawn_s = time.perf_counter() - spawn_at
+        xsrf = await self.open_lab()
+        server_url = f"{self.base}/user/{self.name}/"
+        self.client = NotebookClient(self.http, server_url, headers={"X-XSRFToken": xsrf}, origin=self.base)
+        await self.client.open(NOTEBOOK.name)
+        self.explorer = await self.client.run_to_first_widget(code_cells)
+        self.first_readout_s = self.client.first_readout_at - self.login_at
+
+    async def log_in(self):
+        async with self.http.get(f"{self.base}/hub/login") as page:
+            form = {"username": self.name, "password": self.hub.password}
+            xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', await page.text())
+            if xsrf:
+                form["_xsrf"] = xsrf.group(1)
+        async with self.http.post(f"{self.base}/hub/login?next=", data=form, allow_redirects=False) as response:
+            if response.status != 302:
+                raise RuntimeError(f"login: {response.status}")
+
+    async def spawn(self):
+        """The hub home page's "Start My Server", then the spawn page's wait on the progress event stream."""
+        async with self.http.get(f"{self.base}/hub/spawn/{self.name}", allow_redirects=False) as response:
+            if response.status not in (200, 302):
+                raise RuntimeError(f"spawn: {response.status} {await response.text()}")
+        progress = f"{self.base}/hub/api/users/{self.name}/server/progress"
+        async with self.http.get(progress, headers=self._hub_xsrf()) as events:
+            if events.status != 200:
+                raise RuntimeError(f"spawn progress: {events.status} {await events.text()}")
+            async for line in events.content:
+                if line.startswith(b"data:"):
+                    event = json.loads(line[5:])
+                    if event.get("failed"):
+                        raise RuntimeError(f"spawn failed: {event.get('message')}")
+                    if event.get("ready"):
+                        return
+        raise RuntimeError("the spawn's progress stream ended before the server was ready")
+
+    def _hub_xsrf(self):
+        cookies = self.http.cookie_jar.filter_cookies(URL(f"{self.base}/hub/"))
+        return {"X-XSRFToken": cookies["_xsrf"].value} if "_xsrf" in cookies else {}
+
+    async def open_lab(self):
+        """JupyterLab on the notebook, through the proxy: redirects through the hub's OAuth to the student's
+        server, which sets its own cookie and _xsrf cookie. Returns the server's _xsrf token."""
+        async with self.http.get(f"{self.base}/user/{self.name}/lab/tree/{NOTEBOOK.name}") as page:
+            if page.status != 200:
+                raise RuntimeError(f"JupyterLab page: {page.status}")
+        cookies = self.http.cookie_jar.filter_cookies(URL(f"{self.base}/user/{self.name}/"))
+        return cookies["_xsrf"].value
+
+    async def drag(self, seconds, phase_s):
+        """Change the slider every CHANGE_EVERY_S for `seconds`, starting `phase_s` into the first period."""
+        values = slider_values(self.explorer.slider_state)
+        first = len(self.client.changes)
+        start = time.perf_counter() + phase_s
+        for k in range(round(seconds / CHANGE_EVERY_S)):
+            await asyncio.sleep(max(0.0, start + k * CHANGE_EVERY_S - time.perf_counter()))
+            self.client.change(self.explorer.slider, values[k % len(values)])
+        return self.client.changes[first:]
+
+    async def leave(self):
+        if self.client is not None:
+            await self.client.close()
+        if self.http is not None:
+            await self.http.close()
+
+
+def slider_values(state):
+    """A back-and-forth sweep over the middle half of the slider's range, 5 steps apart: every change moves
+    the slider, and so changes the readout (4 decimals)."""
+    low, high, step = state["min"], state["max"], state["step"]
+    quarter = (high - low) / 4
+    count = int(round((high - low) / 2 / (5 * step)))
+    up = [round(low + quarter + k * 5 * step, 6) for k in range(count + 1)]
+    return up + up[-2:0:-1]
+
+
+async def drain(students):
+    """Wait until every change has its readout, or DRAIN_S has passed."""
+    deadline = time.perf_counter() + DRAIN_S
+    while any(s.client.pending for s in students) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+
+
+# --- processes: memory and CPU of the hub's tree -------------------------------------------------
+class Sampler(threading.Thread):
+    """Samples every process of the hub every SAMPLE_EVERY_S: peak RSS per component ("hub", "proxy",
+    "services", or a student's name: server plus kernels) and CPU seconds per component."""
+
+    def __init__(self, hub):
+        super().__init__(daemon=True)
+        self.hub = hub
+        self.component = {}  # (pid, create time) -> component
+        self.cpu = {}  # (pid, create time) -> latest user + system CPU seconds seen
+        # RSS counts every page a process maps, so pages shared between processes (the libraries of torch,
+        # Python, the venv, loaded once for the whole machine) count once per process; PSS divides each shared
+        # page among the processes sharing it: what one more student costs the machine.
+        self.peak_rss, self.peak_pss = {}, {}
+        self.role = {}  # (pid, create time) -> "kernel" or "server" (a student's two processes)
+        self.peak_role_rss = {}  # (component, role) -> peak RSS
+        self.marks = {}
+        self.stopping = threading.Event()
+        self.me = psutil.Process()
+
+    def run(self):
+        while not self.stopping.wait(SAMPLE_EVERY_S):
+            self.sample()
+
+    def sample(self):
+        rss, pss = {}, {}
+        try:
+            root = psutil.Process(self.hub.process.pid)
+            tree = [root, *root.children(recursive=True)]  # the proxy, culler and servers; kernels below those
+        except psutil.NoSuchProcess:
+            return
+        for process in tree:
+            try:
+                key = (process.pid, process.create_time())
+                if key not in self.component:
+                    self.component[key] = self.classify(process)
+                    self.role[key] = "kernel" if "ipykernel" in " ".join(process.cmdline()) else "server"
+                times = process.cpu_times()
+                self.cpu[key] = times.user + times.system
+                name = self.component[key]
+                memory = process.memory_full_info()  # PSS from /proc/PID/smaps_rollup
+                rss[name] = rss.get(name, 0) + memory.rss
+                part = (name, self.role[key])
+                self.peak_role_rss[part] = max(self.peak_role_rss.get(part, 0), memory.rss)
+                pss[name] = pss.get(name, 0) + memory.pss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        for name in rss:
+            self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss[name])
+            self.peak_pss[name] = max(self.peak_pss.get(name, 0), pss[name])
+
+    def classify(self, process):
+        if process.pid == self.hub.process.pid:
+            return "hub"
+        user = process.environ().get("JUPYTERHUB_USER")
+        if user:
+            return user
+        return "proxy" if "configurable-http-proxy" in " ".join(process.cmdline()) else "services"
+
+    def mark(self, label):
+        """Remember the CPU counters now (this process's and the machine's too) under `label`."""
+        self.sample()
+        times = self.me.cpu_times()
+        self.marks[label] = (time.perf_counter(), dict(self.cpu), times.user + times.system, psutil.cpu_times())
+
+    def cpu_between(self, start, end):
+        """({component: cores used on average}, this client's cores, other processes' cores, wall s)."""
+        (t0, cpu0, me0, all0), (t1, cpu1, me1, all1) = self.marks[start], self.marks[end]
+        wall = t1 - t0
+        used = {}
+        for key, seconds in cpu1.items():
+            name = self.component[key]
+            used[name] = used.get(name, 0.0) + (seconds - cpu0.get(key, 0.0)) / wall
+        busy = sum(getattr(all1, f) - getattr(all0, f) for f in ("user", "system", "nice", "irq", "softirq"))
+        others = busy / wall - sum(used.values()) - (me1 - me0) / wall
+        return used, (me1 - me0) / wall, max(0.0, others), wall
+
+
+# --- figures -------------------------------------------------------------------------------------
+def latency_figures(changes):
+    """(median ms, p95 ms, lost, failed) over `changes`."""
+    failed = [c for c in changes if c.error is not None]
+    timed = [c.latency_ms for c in changes if c.latency_ms is not None and c.error is None]
+    lost = len(changes) - len(timed) - len(failed)
+    if len(timed) < 2:
+        return float("nan"), float("nan"), lost, len(failed)
+    return statistics.median(timed), statistics.quantiles(timed, n=20)[-1], lost, len(failed)
+
+
+def code_cells():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+
+
+def copy_course(home):
+    """Notebook 01 and the losslab package it imports, in the student's home (what the nbgitpuller link puts
+    there, minus the other notebooks)."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(NOTEBOOK, home)
+    shutil.copytree(PACKAGE, home / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+async def run_class(hub, sampler, n_students, in_step, seconds):
+    names = [f"student{i:02d}" for i in range(1, n_students + 1)]
+    for name in names:
+        copy_course(hub.home(name))
+    students = [Student(hub, name) for name in names]
+    try:
+        return await run_lecture(students, sampler, in_step, seconds)
+    finally:
+        for student in students:
+            await student.leave()
+
+
+async def run_lecture(students, sampler, in_step, seconds):
+    cells = code_cells()
+    sampler.mark("arrive")
+    arrived = await asyncio.gather(*(s.arrive(cells) for s in students), return_exceptions=True)
+    for student, outcome in zip(students, arrived, strict=True):
+        if isinstance(outcome, BaseException):
+            student.error = f"{type(outcome).__name__}: {outcome}"
+    served = [s for s in students if s.error is None]
+    sampler.mark("ready")
+    result = {"students": students, "served": served}
+    if not served:
+        return result
+    # The baseline: one student alone, the others idle with their kernels open.
+    alone = await served[0].drag(BASELINE_S, 0.0)
+    await drain(served)
+    result["baseline"] = latency_figures(alone)
+    rng = random.Random(13)
+    sampler.mark("load")
+    loaded = await asyncio.gather(
+        *(s.drag(seconds, 0.0 if in_step else rng.uniform(0, CHANGE_EVERY_S)) for s in served)
+    )
+    sampler.mark("load end")
+    await drain(served)
+    result["load"] = [change for changes in loaded for change in changes]
+    result["per student"] = {s.name: latency_figures(changes) for s, changes in zip(served, loaded, strict=True)}
+    return result
+
+
+def report(n_students, result, sampler, in_step, seconds):
+    """Print the figures and a verdict per target; True if every target is met."""
+    students, served = result["students"], result["served"]
+    print(f"\n== {n_students} students on a real JupyterHub, {psutil.cpu_count()} cores ==")
+    for s in students:
+        if s.error:
+            print(f"  NOT SERVED {s.name}: {s.error}")
+    if not served:
+        print("every student served: MISSED (none was)")
+        return False
+    spawns = [s.spawn_s for s in served]
+    firsts = [s.first_readout_s for s in served]
+    print(
+        f"spawn time (spawn request to server ready): median {statistics.median(spawns):.1f} s, max {max(spawns):.1f} s"
+    )
+    print(f"login to the explorer's first readout: median {statistics.median(firsts):.1f} s, max {max(firsts):.1f} s")
+    used, client, others, wall = sampler.cpu_between("arrive", "ready")
+    print(f"  (the class arriving took {wall:.0f} s; hub tree CPU {sum(used.values()):.2f} cores on average)")
+
+    base_median, base_p95, base_lost, base_failed = result["baseline"]
+    median, p95, lost, failed = latency_figures(result["load"])
+    changes = len(result["load"])
+    phase = "in step" if in_step else "each at its own phase"
+    print(f"readout latency, 1 student alone (baseline, {BASELINE_S:.0f} s): "
+          f"median {base_median:.1f} ms, p95 {base_p95:.1f} ms")  # fmt: skip
+    print(f"readout latency, {len(served)} students at once ({changes} changes in {seconds:.0f} s, "
+          f"every {CHANGE_EVERY_S * 1e3:.0f} ms, {phase}): median {median:.1f} ms, p95 {p95:.1f} ms "
+          f"({median / base_median:.1f}x and {p95 / base_p95:.1f}x the baseline)")  # fmt: skip
+    worst = max(result["per student"].items(), key=lambda item: item[1][1])
+    print(f"  worst student's p95: {worst[1][1]:.1f} ms ({worst[0]})")
+    print(f"changes lost (no readout within {DRAIN_S:.0f} s): {lost + base_lost}; failed: {failed + base_failed}")
+
+    peak = sampler.peak_rss
+    per_student = {s.name: peak.get(s.name, 0) / MB for s in served}
+    print(f"peak RSS: hub {peak.get('hub', 0) / MB:.0f} MB, proxy {peak.get('proxy', 0) / MB:.0f} MB, "
+          f"culler {peak.get('services', 0) / MB:.0f} MB; per student (server + kernel): "
+          f"median {statistics.median(per_student.values()):.0f} MB, max {max(per_student.values()):.0f} MB; "
+          f"all students {sum(per_student.values()) / 1024:.1f} GB")  # fmt: skip
+    pss = {s.name: sampler.peak_pss.get(s.name, 0) / MB for s in served}
+    servers = [sampler.peak_role_rss.get((s.name, "server"), 0) / MB for s in served]
+    kernels = [sampler.peak_role_rss.get((s.name, "kernel"), 0) / MB for s in served]
+    print(f"  of which the single-user server: median {statistics.median(servers):.0f} MB, "
+          f"the kernel: median {statistics.median(kernels):.0f} MB")  # fmt: skip
+    print("  RSS per student: " + ", ".join(f"{name} {mb:.0f}" for name, mb in per_student.items()))
+    print(f"peak PSS (shared pages split among the processes sharing them): hub {sampler.peak_pss.get('hub', 0) / MB:.0f} MB, "
+          f"proxy {sampler.peak_pss.get('proxy', 0) / MB:.0f} MB; per student: median {statistics.median(pss.values()):.0f} MB, "
+          f"max {max(pss.values()):.0f} MB; all students {sum(pss.values()) / 1024:.1f} GB")  # fmt: skip
+    used, client, others, wall = sampler.cpu_between("load", "load end")
+    student_cores = [used.get(s.name, 0.0) for s in served]
+    print(f"CPU during the drag ({wall:.0f} s), in cores of {psutil.cpu_count()}: hub tree "
+          f"{sum(used.values()):.2f} (hub {used.get('hub', 0):.2f}, proxy {used.get('proxy', 0):.2f}, students "
+          f"{sum(student_cores):.2f}: median {statistics.median(student_cores):.3f} each); this benchmark's "
+          f"clients {client:.2f}; other processes on the machine {others:.2f}")  # fmt: skip
+
+    verdicts = {
+        f"every student served ({len(served)} of {len(students)})": len(served) == len(students),
+        f"0 changes lost ({lost + base_lost})": lost + base_lost == 0,
+        f"0 changes failed ({failed + base_failed})": failed + base_failed == 0,
+        f"p95 under load <= {P95_TARGET_MS:g} ms ({p95:.1f} ms)": p95 <= P95_TARGET_MS,
+        f"<= {MEMORY_TARGET_MB:g} MB per student ({max(per_student.values()):.0f} MB)": max(per_student.values())
+        <= MEMORY_TARGET_MB,
+    }
+    for target, met in verdicts.items():
+        print(f"{target}: {'met' if met else 'MISSED'}")
+    return all(verdicts.values())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=LOAD_S, help="how long the whole class drags")
+    parser.add_argument("--in-step", action="store_true", help="every student changes the slider at the same instant")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    with jupyterhub() as hub:
+        sampler = Sampler(hub)
+        sampler.start()
+        try:
+            result = asyncio.run(run_class(hub, sampler, args.students, args.in_step, args.seconds))
+        finally:
+            sampler.stopping.set()
+            sampler.join()
+        ok = report(args.students, result, sampler, args.in_step, args.seconds)
+    # jupyterhub() has killed the hub's processes and failed if any survived; check once more from here.
+    left = [key for key in sampler.component if psutil.pid_exists(key[0]) and _same(key)]
+    print(f"processes left after stopping the hub: {len(left)}")
+    print(f"({time.perf_counter() - start:.0f} s)")
+    sys.exit(0 if ok and not left else 1)
+
+
+def _same(key):
+    try:
+        return psutil.Process(key[0]).create_time() == key[1]
+    except psutil.NoSuchProcess:
+        return False
+
+
+if __name__ == "__main__":
+    main()

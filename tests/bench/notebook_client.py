@@ -1,0 +1,217 @@
+"""A notebook frontend without a browser: what JupyterLab and its widget manager do over HTTP and the
+kernel websocket, enough to run a notebook's cells and drag a slider of one of its explorers.
+
+    client = NotebookClient(http, "http://127.0.0.1:PORT/user/ada/", headers={"X-XSRFToken": xsrf})
+    await client.open("01_logits_and_softmax.ipynb")  # a kernel session, then its websocket
+    explorer = await client.run_to_first_widget(code_cells)
+    client.change(explorer.slider, 1.5)  # a comm "update", as the widget manager sends it
+    ...
+    client.changes                       # every change: when sent, when its readout came back
+
+Messages use the websocket's default (unnamed) protocol: JSON text frames with a "channel" field; the kernel's
+messages with binary buffers (a chart's PNG) arrive as binary frames (4-byte part count, part offsets, the
+JSON, the buffers), decoded as jupyter_server's deserialize_binary_message does.
+"""
+
+import asyncio
+import json
+import struct
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import aiohttp
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_TARGET = "jupyter.widget"
+CELL_TIMEOUT_S = 300  # one cell, under a whole class starting at once on two cores
+
+
+class KernelError(RuntimeError):
+    pass
+
+
+@dataclass
+class Change:
+    """One slider change: `sent` and `readout_at` are time.perf_counter() values."""
+
+    value: float
+    sent: float
+    readout_at: float | None = None
+    error: str | None = None  # an error or stderr the kernel sent back for this change
+
+    @property
+    def latency_ms(self):
+        return None if self.readout_at is None else (self.readout_at - self.sent) * 1e3
+
+
+@dataclass
+class Explorer:
+    """The widget models of the first explorer the notebook displays (comm ids)."""
+
+    view: str  # the displayed box
+    slider: str  # its first slider
+    readout: str  # its readout (HTML with the CSS class "losslab-readout")
+    slider_state: dict = field(default_factory=dict)
+
+
+def _ws_url(http_url):
+    return "ws" + http_url[len("http") :]
+
+
+def decode_binary(frame):
+    """A kernel message from a binary websocket frame (its buffers are not needed here)."""
+    (parts,) = struct.unpack("!I", frame[:4])
+    offsets = struct.unpack("!" + "I" * parts, frame[4 : 4 * (parts + 1)])
+    end = offsets[1] if parts > 1 else len(frame)
+    return json.loads(frame[offsets[0] : end])
+
+
+class NotebookClient:
+    def __init__(self, http, server_url, headers=None, origin=None):
+        self.http = http  # an aiohttp.ClientSession carrying the user's cookies, if any
+        self.server_url = server_url  # ends with "/": the single-user server's base URL
+        self.headers = dict(headers or {})
+        self.origin = origin  # sent on the websocket as a browser does (the server checks it against Host)
+        self.session_id = uuid.uuid4().hex
+        self.models = {}  # comm id -> the widget model's state, kept up to date as a widget manager does
+        self.replies = {}  # execute msg id -> future of its execute_reply content
+        self.idle = {}  # execute msg id -> future set when the kernel reports idle after it
+        self.views = {}  # execute msg id -> model ids of widget views in its outputs
+        self.changes = []
+        self.pending = {}  # change msg id -> Change awaiting its readout
+        self.readout_id = None
+        self.valued_at = {}  # comm id -> when the model first had a non-empty "value" (the first readout)
+        self.ws = None
+        self.reader = None
+
+    async def open(self, path, kernel_name="python3"):
+        """Create a kernel session for the notebook at `path` (as opening it in JupyterLab does) and connect
+        to its kernel's websocket."""
+        body = {"path": path, "name": path.rsplit("/", 1)[-1], "type": "notebook", "kernel": {"name": kernel_name}}
+        async with self.http.post(self.server_url + "api/sessions", json=body, headers=self.headers) as response:
+            if response.status != 201:
+                raise KernelError(f"POST api/sessions: {response.status} {await response.text()}")
+            self.kernel_id = (await response.json())["kernel"]["id"]
+        url = _ws_url(self.server_url) + f"api/kernels/{self.kernel_id}/channels?session_id={self.session_id}"
+        self.ws = await self.http.ws_connect(url, headers=self.headers, origin=self.origin, max_msg_size=0)
+        self.reader = asyncio.create_task(self._read())
+
+    async def close(self):
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            self.reader.cancel()
+
+    def _send(self, channel, msg_type, content):
+        msg_id = uuid.uuid4().hex
+        header = {"msg_id": msg_id, "msg_type": msg_type, "username": "", "session": self.session_id,
+                  "date": "", "version": "5.3"}  # fmt: skip
+        message = {"header": header, "parent_header": {}, "metadata": {}, "content": content,
+                   "channel": channel, "buffers": []}  # fmt: skip
+        # send_str only queues the frame and writes it when the socket can take it: the send is not awaited
+        # so that `sent` times stay 200 ms apart; a failure shows in the reader.
+        asyncio.ensure_future(self.ws.send_str(json.dumps(message)))
+        return msg_id
+
+    async def execute(self, code):
+        """Run `code` as a cell; returns the widget view model ids among its outputs. Raises on an error."""
+        msg_id = self._send("shell", "execute_request", {"code": code, "silent": False, "store_history": True,
+                            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})  # fmt: skip
+        loop = asyncio.get_running_loop()
+        self.replies[msg_id], self.idle[msg_id] = loop.create_future(), loop.create_future()
+        self.views[msg_id] = []
+        # The reply (shell channel) may overtake the outputs (iopub): the cell is done when both the reply
+        # and the kernel's "idle" status for it have arrived, as JupyterLab waits for.
+        reply, _ = await asyncio.wait_for(asyncio.gather(self.replies[msg_id], self.idle[msg_id]), CELL_TIMEOUT_S)
+        del self.replies[msg_id], self.idle[msg_id]
+        if reply["status"] != "ok":
+            raise KernelError(f"{reply.get('ename')}: {reply.get('evalue')} in\n{code}")
+        return self.views.pop(msg_id)
+
+    async def run_to_first_widget(self, code_cells):
+        """Run the cells in order until one displays a widget view; the explorer it shows."""
+        for code in code_cells:
+            views = await self.execute(code)
+            if views:
+                return self.explorer(views[0])
+        raise KernelError("no cell displayed a widget")
+
+    def explorer(self, view_id):
+        """The first slider and the readout inside the widget box `view_id`, found through the models'
+        children as the widget manager resolves them ("IPY_MODEL_<id>")."""
+        inside = list(self._walk(view_id))
+        sliders = [m for m in inside if self.models[m]["_model_name"] == "FloatSliderModel"]
+        readouts = [m for m in inside if "losslab-readout" in self.models[m].get("_dom_classes", [])]
+        if not sliders or not readouts:
+            raise KernelError(f"widget {view_id} has no slider or no readout")
+        self.readout_id = readouts[0]
+        return Explorer(view_id, sliders[0], readouts[0], dict(self.models[sliders[0]]))
+
+    def _walk(self, model_id):
+        yield model_id
+        for child in self.models[model_id].get("children", []):
+            yield from self._walk(child.removeprefix("IPY_MODEL_"))
+
+    def change(self, slider_id, value):
+        """Set the slider's value as JupyterLab's widget manager does when the student drags it."""
+        content = {"comm_id": slider_id, "data": {"method": "update", "state": {"value": value}, "buffer_paths": []}}
+        change = Change(value, time.perf_counter())
+        msg_id = self._send("shell", "comm_msg", content)
+        self.changes.append(change)
+        self.pending[msg_id] = change
+        self.models[slider_id]["value"] = value
+        return change
+
+    async def _read(self):
+        async for frame in self.ws:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                self._handle(json.loads(frame.data))
+            elif frame.type == aiohttp.WSMsgType.BINARY:
+                self._handle(decode_binary(frame.data))
+        for future in [*self.replies.values(), *self.idle.values()]:  # closed: nothing more will come
+            if not future.done():
+                future.set_exception(KernelError(f"kernel websocket closed ({self.ws.close_code})"))
+
+    def _note_value(self, comm_id):
+        if self.models[comm_id].get("value") and comm_id not in self.valued_at:
+            self.valued_at[comm_id] = time.perf_counter()
+
+    @property
+    def first_readout_at(self):
+        """When the explorer's readout first showed numbers (time.perf_counter())."""
+        return self.valued_at[self.readout_id]
+
+    def _handle(self, msg):
+        msg_type = msg["header"]["msg_type"]
+        parent = msg["parent_header"].get("msg_id")
+        content = msg["content"]
+        if msg_type == "execute_reply" and parent in self.replies:
+            _resolve(self.replies[parent], content)
+        elif msg_type == "status" and content["execution_state"] == "idle" and parent in self.idle:
+            _resolve(self.idle[parent], None)
+        elif msg_type in ("display_data", "execute_result") and parent in self.views:
+            if WIDGET_VIEW in content["data"]:
+                self.views[parent].append(content["data"][WIDGET_VIEW]["model_id"])
+        elif msg_type == "comm_open" and content["target_name"] == WIDGET_TARGET:
+            self.models[content["comm_id"]] = dict(content["data"]["state"])
+            self._note_value(content["comm_id"])
+        elif msg_type == "comm_msg" and content["data"].get("method") == "update":
+            comm_id = content["comm_id"]
+            if comm_id in self.models:
+                self.models[comm_id].update(content["data"]["state"])
+                self._note_value(comm_id)
+            if comm_id == self.readout_id:
+                change = self.pending.pop(parent, None)
+                if change is not None:
+                    change.readout_at = time.perf_counter()
+        elif msg_type == "comm_close":
+            self.models.pop(content["comm_id"], None)
+        elif msg_type in ("error", "stream") and parent in self.pending:
+            if msg_type == "error" or content.get("name") == "stderr":
+                self.pending[parent].error = content.get("text") or f"{content['ename']}: {content['evalue']}"
+
+
+def _resolve(future, result):
+    if not future.done():  # not given up on (a cell that timed out)
+        future.set_result(result)
