@@ -63,7 +63,7 @@ site: $(STAMP) $(NPM_STAMP)
 	$(VPY) website/build_site.py $(NPM_DIR)/node_modules build/site
 
 links: $(STAMP)
-	@echo "==> rewriting every Binder/Colab link and each notebook's Colab bootstrap from course.toml"
+	@echo "==> rewriting every Binder, Colab and class-hub link and each notebook's Colab bootstrap from course.toml"
 	$(VPY) tools/sync_readme.py
 	$(VPY) tools/sync_colab.py $(NOTEBOOKS)
 
