@@ -4,9 +4,9 @@ kernel websocket, enough to run a notebook's cells and drag a slider of one of i
     client = NotebookClient(http, "http://127.0.0.1:PORT/user/ada/", headers={"X-XSRFToken": xsrf})
     await client.open("01_logits_and_softmax.ipynb")  # a kernel session, then its websocket
     explorer = await client.run_to_first_widget(code_cells)
-    client.change(explorer.slider, 1.5)  # a comm "update", as the widget manager sends it
+    client.change(explorer.slider, 1.5)  # a comm "update", sent (or buffered) as the widget manager does
     ...
-    client.changes                       # every change: when sent, when its readout came back
+    client.changes                       # every move: when made, when its readout came back
 
 Messages use the websocket's default (unnamed) protocol: JSON text frames with a "channel" field; the kernel's
 messages with binary buffers (a chart's PNG) arrive as binary frames (4-byte part count, part offsets, the
@@ -33,16 +33,17 @@ class KernelError(RuntimeError):
 
 @dataclass
 class Change:
-    """One slider change: `sent` and `readout_at` are time.perf_counter() values."""
+    """One move of the slider: `moved` and `readout_at` are time.perf_counter() values."""
 
     value: float
-    sent: float
-    readout_at: float | None = None
-    error: str | None = None  # an error or stderr the kernel sent back for this change
+    moved: float  # when the student moved the slider
+    readout_at: float | None = None  # when the readout showed this value's numbers, or a later value's
+    sent: bool = False  # False: replaced by a later value before it could be sent (see NotebookClient.change)
+    error: str | None = None  # an error or stderr the kernel sent back for the message that carried it
 
     @property
     def latency_ms(self):
-        return None if self.readout_at is None else (self.readout_at - self.sent) * 1e3
+        return None if self.readout_at is None else (self.readout_at - self.moved) * 1e3
 
 
 @dataclass
@@ -79,7 +80,10 @@ class NotebookClient:
         self.idle = {}  # execute msg id -> future set when the kernel reports idle after it
         self.views = {}  # execute msg id -> model ids of widget views in its outputs
         self.changes = []
-        self.pending = {}  # change msg id -> Change awaiting its readout
+        self.pending = {}  # update msg id -> the Changes it carries, awaiting their readout
+        self.in_flight = None  # the update msg id the kernel has not reported idle after yet
+        self.buffered = []  # Changes made while an update was in flight (the last one's value is sent)
+        self.throttle = True
         self.readout_id = None
         self.valued_at = {}  # comm id -> when the model first had a non-empty "value" (the first readout)
         self.ws = None
@@ -154,14 +158,29 @@ class NotebookClient:
             yield from self._walk(child.removeprefix("IPY_MODEL_"))
 
     def change(self, slider_id, value):
-        """Set the slider's value as JupyterLab's widget manager does when the student drags it."""
-        content = {"comm_id": slider_id, "data": {"method": "update", "state": {"value": value}, "buffer_paths": []}}
+        """Move the slider to `value`, as JupyterLab's widget manager (@jupyter-widgets/base 8) syncs it: a
+        comm message "update" with the new state; while an earlier update is still being handled (no "idle"
+        status from the kernel for it yet), the new state waits in a buffer, each further move replacing it,
+        and goes as soon as the kernel is idle again. A student dragging on a busy kernel thus skips
+        positions instead of queueing them. With `throttle = False`, every move is sent at once."""
         change = Change(value, time.perf_counter())
-        msg_id = self._send("shell", "comm_msg", content)
         self.changes.append(change)
-        self.pending[msg_id] = change
         self.models[slider_id]["value"] = value
+        if self.throttle and self.in_flight is not None:
+            self.buffered.append(change)
+        else:
+            self._send_update(slider_id, [change])
+        self.slider_id = slider_id
         return change
+
+    def _send_update(self, slider_id, changes):
+        state = {"value": changes[-1].value}
+        content = {"comm_id": slider_id, "data": {"method": "update", "state": state, "buffer_paths": []}}
+        msg_id = self._send("shell", "comm_msg", content)
+        for change in changes:
+            change.sent = change is changes[-1]
+        self.pending[msg_id] = changes
+        self.in_flight = msg_id
 
     async def _read(self):
         async for frame in self.ws:
@@ -190,6 +209,11 @@ class NotebookClient:
             _resolve(self.replies[parent], content)
         elif msg_type == "status" and content["execution_state"] == "idle" and parent in self.idle:
             _resolve(self.idle[parent], None)
+        elif msg_type == "status" and content["execution_state"] == "idle" and parent == self.in_flight:
+            self.in_flight = None
+            if self.buffered:
+                self._send_update(self.slider_id, self.buffered)
+                self.buffered = []
         elif msg_type in ("display_data", "execute_result") and parent in self.views:
             if WIDGET_VIEW in content["data"]:
                 self.views[parent].append(content["data"][WIDGET_VIEW]["model_id"])
@@ -202,14 +226,14 @@ class NotebookClient:
                 self.models[comm_id].update(content["data"]["state"])
                 self._note_value(comm_id)
             if comm_id == self.readout_id:
-                change = self.pending.pop(parent, None)
-                if change is not None:
+                for change in self.pending.pop(parent, []):
                     change.readout_at = time.perf_counter()
         elif msg_type == "comm_close":
             self.models.pop(content["comm_id"], None)
         elif msg_type in ("error", "stream") and parent in self.pending:
             if msg_type == "error" or content.get("name") == "stderr":
-                self.pending[parent].error = content.get("text") or f"{content['ename']}: {content['evalue']}"
+                for change in self.pending[parent]:
+                    change.error = content.get("text") or f"{content['ename']}: {content['evalue']}"
 
 
 def _resolve(future, result):
