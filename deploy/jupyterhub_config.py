@@ -16,6 +16,7 @@ Environment variables (all optional; deploy/start_hub.py and the tests set them)
                               (default build/hub/ in this repository)
     LOSSLAB_HUB_PASSWORD      the class's shared password (default: DEMO_PASSWORD below)
     LOSSLAB_HUB_MEMORY_LIMIT  the per-process memory limit of a student's server and kernels, e.g. 1G
+                              (default DEFAULT_MEMORY_LIMIT below)
     LOSSLAB_CHP               the path of configurable-http-proxy (the Makefile installs it in build/)
     LOSSLAB_HUB_ADMIN_TOKEN   if set, registers the API token of a "losslab-admin" service that may
                               create users, start servers and mint tokens (the tests use it)
@@ -85,11 +86,14 @@ c.Authenticator.admin_users = {"instructor"}
 # The limit is per process, not a total per student: one student with three kernels may use three times
 # it. Cgroups enforce a real per-student total: for that, use SystemdSpawner (c.SystemdSpawner.mem_limit)
 # or DockerSpawner, or Kubernetes (deploy/z2jh-values.yaml).
-# Measured here: a kernel with torch, NumPy, matplotlib and ipywidgets imported has about 250 MB
-# resident and about 400 MB of data; a student's JupyterLab server about 130 MB. 1 GB leaves each kernel
-# about 600 MB for tensors, well above what any course notebook needs, and keeps one runaway loop from
-# taking the machine down. For sizing a class: about 500 MB of RAM per active student.
-MEMORY_LIMIT = os.environ.get("LOSSLAB_HUB_MEMORY_LIMIT", "1G")
+# Measured here: a student's JupyterLab server has about 150 MB resident (150 MB of data); a kernel with
+# torch, NumPy, matplotlib and ipywidgets imported about 280 MB resident (370 MB of data), and every
+# course notebook runs top to bottom under a 512 MB limit, its kernel peaking at 350-370 MB resident.
+# So a student uses about 500 MB (server and one kernel): plan the machine's RAM with that. The limit,
+# 768 MB per process, leaves each kernel about 300 MB above the heaviest notebook for a student's own
+# experiments, and stops a runaway loop at about 700 MB resident instead of letting it take the machine.
+DEFAULT_MEMORY_LIMIT = "768M"
+MEMORY_LIMIT = os.environ.get("LOSSLAB_HUB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
 
 
 class CourseSpawner(SimpleLocalProcessSpawner):

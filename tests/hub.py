@@ -9,6 +9,8 @@
         hub.restart()                          # stop the hub process only, start it again (same state)
         hub.home("alice")                      # her home folder (a Path)
         hub.processes()                        # every live process this hub started (psutil)
+        kernel = KernelConnection(hub, "alice", token)   # a new kernel of alice's, through the proxy
+        kernel.execute("print(1 + 1)")["stdout"]         # "2\n"
     # on exit: the hub, its proxy, the culler, every student server and kernel are killed, and checked gone
 
 Only ports, the state folder, the password and the admin token differ from `make hub`: the config
@@ -21,6 +23,7 @@ the process groups of every process carrying it, then fails if any is still aliv
 """
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -33,6 +36,7 @@ from pathlib import Path
 
 import psutil
 import requests
+import websocket
 
 from servers import ROOT, free_port
 
@@ -234,6 +238,76 @@ class Hub:
         survivors = self.processes()
         if survivors:
             raise AssertionError(f"processes left behind by the hub: {[(p.pid, p.name()) for p in survivors]}")
+
+
+class KernelConnection:
+    """A kernel of `user`'s reached as JupyterLab reaches it: REST and the kernel websocket through the
+    hub's proxy, authenticated with `token`. A new kernel unless `kernel_id` is given."""
+
+    def __init__(self, hub, user, token, kernel_id=None, timeout=60):
+        self.base = hub.user_url(user)
+        self.headers = {"Authorization": f"token {token}"}
+        if kernel_id is None:
+            response = requests.post(
+                self.base + "api/kernels", json={"name": "python3"}, headers=self.headers, timeout=60
+            )
+            response.raise_for_status()
+            kernel_id = response.json()["id"]
+        self.id = kernel_id
+        self.session = uuid.uuid4().hex
+        ws_url = self.base.replace("http://", "ws://") + f"api/kernels/{kernel_id}/channels?session_id={self.session}"
+        self.ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
+        self.timeout = timeout
+
+    def send(self, msg_type, content, channel="shell"):
+        msg_id = uuid.uuid4().hex
+        header = {"msg_id": msg_id, "msg_type": msg_type, "session": self.session, "username": "", "version": "5.3"}
+        message = {"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": channel}
+        self.ws.send(json.dumps(message))
+        return msg_id
+
+    def receive(self, timeout=None):
+        """The next message from the kernel (a dict), or None if the server closed the websocket."""
+        self.ws.settimeout(timeout or self.timeout)
+        text = self.ws.recv()
+        return json.loads(text) if text else None
+
+    def execute(self, code, timeout=None):
+        """Run `code`; returns {"stdout", "stderr", "result", "error": (ename, evalue) or None, "statuses"}."""
+        msg_id = self.send("execute_request", {"code": code, "silent": False, "store_history": True})
+        out = {"stdout": "", "stderr": "", "result": None, "error": None, "statuses": []}
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while time.monotonic() < deadline:
+            message = self.receive(max(deadline - time.monotonic(), 0.1))
+            if message is None:
+                raise ConnectionError("the server closed the kernel websocket")
+            if message["msg_type"] == "status":
+                out["statuses"].append(message["content"]["execution_state"])
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "stream":
+                out[content["name"]] += content["text"]
+            elif kind == "execute_result":
+                out["result"] = content["data"].get("text/plain")
+            elif kind == "error":
+                out["error"] = (content["ename"], content["evalue"])
+            elif kind == "status" and content["execution_state"] == "idle":
+                return out
+        raise TimeoutError(f"no reply to {code!r} within the timeout; so far: {out}")
+
+    def model(self):
+        """The server's view of this kernel: {"id", "execution_state", ...}."""
+        response = requests.get(self.base + f"api/kernels/{self.id}", headers=self.headers, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def close(self):
+        self.ws.close()
+
+    def shutdown(self):
+        self.close()
+        requests.delete(self.base + f"api/kernels/{self.id}", headers=self.headers, timeout=60)
 
 
 def _pgid(process):
