@@ -9,19 +9,27 @@ limit with a clear error while the others keep working. Each test stops the serv
 checks their processes are gone.
 """
 
+import contextlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
+import uuid
 
 import nbformat
 import psutil
 import pytest
 import requests
 import websocket
-from hub import CONFIG, KernelConnection, jupyterhub
+from hub import CHP, CONFIG, KernelConnection, jupyterhub
 from jupyterhub.traitlets import ByteSpecification
 from test_server_config import LOG_LINE, server_side_nodelay
+
+from servers import ROOT, free_port
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +255,50 @@ def test_a_student_filling_memory_is_stopped_by_the_limit_while_another_keeps_wo
     finally:
         erin.shutdown()
         frank.shutdown()
+
+
+def test_make_hub_prints_the_address_and_password_and_ctrl_c_stops_every_student_server(tmp_path):
+    """deploy/start_hub.py as `make hub` runs it (state in tmp_path instead of build/hub/)."""
+    port, token = free_port(), uuid.uuid4().hex
+    env = dict(os.environ, LOSSLAB_HUB_STATE=str(tmp_path), LOSSLAB_HUB_ADMIN_TOKEN=token, LOSSLAB_CHP=CHP)
+    command = [sys.executable, str(ROOT / "deploy" / "start_hub.py"), "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    marker = f"make-hub {tmp_path.resolve()}"
+
+    def class_processes():
+        found = []
+        for candidate in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if candidate.status() != psutil.STATUS_ZOMBIE and candidate.environ().get("LOSSLAB_HUB_RUN") == marker:
+                    found.append(candidate)
+        return found
+
+    try:
+        banner = ""
+        while "Ctrl-C" not in banner:
+            line = process.stdout.readline()
+            assert line, f"start_hub.py exited early:\n{banner}"
+            banner += line
+        assert f"http://127.0.0.1:{port}/" in banner and "losslab-demo" in banner, banner
+        api, headers = f"http://127.0.0.1:{port}/hub/api/", auth(token)
+        assert requests.post(api + "users/zoe", headers=headers, timeout=30).status_code == 201
+        assert requests.post(api + "users/zoe/server", headers=headers, timeout=60).status_code in (201, 202)
+        deadline = time.monotonic() + 120
+        while (
+            not requests.get(api + "users/zoe", headers=headers, timeout=30).json()["servers"].get("", {}).get("ready")
+        ):
+            assert time.monotonic() < deadline, "zoe's server did not start"
+            time.sleep(0.3)
+        assert any("jupyterhub-singleuser" in " ".join(p.cmdline()) for p in class_processes())
+
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert process.wait(timeout=60) == 0
+        _, alive = psutil.wait_procs(class_processes(), timeout=10)
+        assert not alive, f"left behind by make hub: {[p.cmdline() for p in alive]}"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for leftover in class_processes():
+            with contextlib.suppress(psutil.Error, ProcessLookupError):
+                os.killpg(os.getpgid(leftover.pid), signal.SIGKILL)
