@@ -137,13 +137,14 @@ class Student:
 
 
 def slider_values(state):
-    """A back-and-forth sweep over the middle half of the slider's range, 5 steps apart: every change moves
-    the slider, and so changes the readout (4 decimals)."""
+    """A sawtooth over the middle half of the slider's range, 5 steps apart: up, then back to the bottom in one
+    jump. Every move changes the value, and so the readout (4 decimals); and a value comes back only after
+    the whole tooth (4 s), so the position the widget manager sends after the kernel was busy is never the
+    one the kernel already has (the kernel would then send no readout: nothing changed)."""
     low, high, step = state["min"], state["max"], state["step"]
     quarter = (high - low) / 4
     count = int(round((high - low) / 2 / (5 * step)))
-    up = [round(low + quarter + k * 5 * step, 6) for k in range(count + 1)]
-    return up + up[-2:0:-1]
+    return [round(low + quarter + k * 5 * step, 6) for k in range(count + 1)]
 
 
 async def drain(students):
@@ -167,7 +168,7 @@ class Sampler(threading.Thread):
         # Python, the venv, loaded once for the whole machine) count once per process; PSS divides each shared
         # page among the processes sharing it: what one more student costs the machine.
         self.peak_rss, self.peak_pss = {}, {}
-        self.role = {}  # (pid, create time) -> "kernel" or "server" (a student's two processes)
+        self.role = {}  # (pid, create time) -> "kernel" or "server" (a student's two) or "hub" (the rest)
         self.peak_role_rss = {}  # (component, role) -> peak RSS
         self.marks = {}
         self.stopping = threading.Event()
@@ -189,7 +190,10 @@ class Sampler(threading.Thread):
                 key = (process.pid, process.create_time())
                 if key not in self.component:
                     self.component[key] = self.classify(process)
-                    self.role[key] = "kernel" if "ipykernel" in " ".join(process.cmdline()) else "server"
+                    command = " ".join(process.cmdline())
+                    self.role[key] = (
+                        "kernel" if "ipykernel" in command else "server" if "singleuser" in command else "-"
+                    )
                 times = process.cpu_times()
                 self.cpu[key] = times.user + times.system
                 name = self.component[key]
@@ -221,15 +225,17 @@ class Sampler(threading.Thread):
         self.marks[label] = (time.perf_counter(), dict(self.cpu), times.user + times.system, psutil.cpu_times())
 
     def cpu_between(self, start, end):
-        """({component: cores used on average}, this client's cores, other processes' cores, wall s)."""
+        """({component or role: cores used on average, "all": the hub's whole tree}, this client's cores, other
+        processes' cores, wall s)."""
         (t0, cpu0, me0, all0), (t1, cpu1, me1, all1) = self.marks[start], self.marks[end]
         wall = t1 - t0
         used = {}
         for key, seconds in cpu1.items():
-            name = self.component[key]
-            used[name] = used.get(name, 0.0) + (seconds - cpu0.get(key, 0.0)) / wall
+            for name in (self.component[key], self.role[key]):  # e.g. "student01" and "kernel"
+                used[name] = used.get(name, 0.0) + (seconds - cpu0.get(key, 0.0)) / wall
         busy = sum(getattr(all1, f) - getattr(all0, f) for f in ("user", "system", "nice", "irq", "softirq"))
-        others = busy / wall - sum(used.values()) - (me1 - me0) / wall
+        used["all"] = sum(used.get(role, 0.0) for role in ("kernel", "server", "-"))
+        others = busy / wall - used["all"] - (me1 - me0) / wall
         return used, (me1 - me0) / wall, max(0.0, others), wall
 
 
@@ -321,7 +327,7 @@ def report(result, sampler, options):
     used, client, others, wall = sampler.cpu_between("arrive", "ready")
     print(f"spawn (request to server ready): median {statistics.median(spawns):.1f} s, max {max(spawns):.1f} s")
     print(f"login to the explorer's first readout: median {statistics.median(firsts):.1f} s, max {max(firsts):.1f} s")
-    print(f"  (all arriving at once: {wall:.0f} s, the hub's processes using {sum(used.values()):.2f} cores, "
+    print(f"  (all arriving at once: {wall:.0f} s, the hub's processes using {used['all']:.2f} cores, "
           f"other processes on the machine {others:.2f})")  # fmt: skip
 
     base, load = result["baseline"], result["load"]
@@ -357,8 +363,9 @@ def report(result, sampler, options):
     used, client, others, wall = sampler.cpu_between("load", "load end")
     cores = [used.get(s.name, 0.0) for s in served]
     print(f"CPU during the drag ({wall:.0f} s), in cores of {psutil.cpu_count()}: the hub's processes "
-          f"{sum(used.values()):.2f} (hub {used.get('hub', 0):.2f}, proxy {used.get('proxy', 0):.2f}, students "
-          f"{sum(cores):.2f}: median {statistics.median(cores):.3f} each); this benchmark's clients {client:.2f}; "
+          f"{used['all']:.2f} (hub {used.get('hub', 0):.2f}, proxy {used.get('proxy', 0):.2f}, students "
+          f"{sum(cores):.2f}: median {statistics.median(cores):.3f} each; of the students', their servers "
+          f"{used.get('server', 0):.2f}, their kernels {used.get('kernel', 0):.2f}); this benchmark's clients {client:.2f}; "
           f"other processes on the machine {others:.2f}")  # fmt: skip
 
     most_rss = max(student_rss.values())
@@ -398,7 +405,8 @@ def main():
         ok = report(result, sampler, options)
     # jupyterhub() has killed the hub's processes and fails if any survived; check once more from here.
     left = [key for key in sampler.component if _alive(key)]
-    print(f"processes left after stopping the hub: {len(left)} (hub log: {log.relative_to(ROOT)})")
+    names = [psutil.Process(key[0]).name() for key in left]
+    print(f"processes left after stopping the hub: {len(left)} {names} (hub log: {log.relative_to(ROOT)})")
     print(f"({time.perf_counter() - start:.0f} s)")
     sys.exit(0 if ok and not left else 1)
 
@@ -406,7 +414,8 @@ def main():
 def _alive(key):
     """Whether the process (pid, create time) still runs."""
     try:
-        return psutil.Process(key[0]).create_time() == key[1]
+        process = psutil.Process(key[0])
+        return process.create_time() == key[1] and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
 
