@@ -17,10 +17,10 @@ import sys
 import urllib.request
 
 import pytest
-from test_server_config import LOG_LINE, open_kernel_websocket, server_side_nodelay
 
 import binder_env
 from servers import ROOT, jupyter_server
+from test_server_config import LOG_LINE, open_kernel_websocket, server_side_nodelay
 
 pytestmark = pytest.mark.binder_env
 ENV_DIR = ROOT / "build" / "binder-env"

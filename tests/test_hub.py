@@ -25,11 +25,11 @@ import psutil
 import pytest
 import requests
 import websocket
-from hub import CHP, CONFIG, KernelConnection, jupyterhub
 from jupyterhub.traitlets import ByteSpecification
-from test_server_config import LOG_LINE, server_side_nodelay
 
+from hub import CHP, CONFIG, KernelConnection, jupyterhub
 from servers import ROOT, free_port
+from test_server_config import LOG_LINE, server_side_nodelay
 
 
 @pytest.fixture(scope="module")

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from hub import jupyterhub
 
 import course
+from hub import jupyterhub
 from servers import ROOT
 
 pytestmark = pytest.mark.browser

@@ -3,8 +3,8 @@
 course.toml is the one place that names the repository; everything that links to it calls this module.
 """
 
-import json
 import html
+import json
 import re
 import tomllib
 from dataclasses import dataclass
