@@ -45,6 +45,8 @@ DEFAULT_CHP = ROOT / "build" / "hub-npm" / "node_modules" / ".bin" / "configurab
 CHP = os.environ.get("LOSSLAB_CHP", str(DEFAULT_CHP))
 RUN_MARKER = os.environ.get("LOSSLAB_HUB_RUN")
 STATE.mkdir(parents=True, exist_ok=True)
+sys.path.insert(0, str(ROOT / "tools"))
+import course  # noqa: E402 (tools/course.py: the course's links, made from course.toml)
 
 # ---------------------------------------------------------------------------------------------------
 # Where the hub listens and keeps its state. The demo listens on localhost only. For a real class, put
@@ -176,3 +178,11 @@ if ADMIN_TOKEN:
     )
 c.JupyterHub.services = services
 c.JupyterHub.load_roles = roles
+
+# ---------------------------------------------------------------------------------------------------
+# What students read on the login page (and the hub's home): one nbgitpuller link per lesson, which puts
+# the course into their home on the first click and brings the instructor's changes on later ones.
+# Relative to the hub's root, so they work at whatever address students use; the README's links use
+# course.toml's `hub`.
+_LESSON_LINKS = course.hub_landing_html(hub_url="")
+c.JupyterHub.template_vars = {"announcement_login": _LESSON_LINKS, "announcement_home": _LESSON_LINKS}

@@ -10,6 +10,7 @@ checks their processes are gone.
 """
 
 import contextlib
+import html
 import json
 import os
 import re
@@ -27,6 +28,7 @@ import requests
 import websocket
 from jupyterhub.traitlets import ByteSpecification
 
+import course
 from hub import CHP, CONFIG, KernelConnection, jupyterhub
 from servers import ROOT, free_port
 from test_server_config import LOG_LINE, server_side_nodelay
@@ -114,6 +116,16 @@ def test_a_student_logs_in_with_the_form_and_gets_jupyterlab_with_the_course_con
         assert LOG_LINE.format(kernel.id) in hub.log()
     finally:
         kernel.shutdown()
+
+
+def test_the_login_page_and_the_hub_home_list_every_lessons_nbgitpuller_link(hub):
+    links = course.hub_landing_html(hub_url="")
+    login = requests.get(hub.url + "hub/login", timeout=30)
+    assert login.status_code == 200 and links in login.content.decode("utf-8")
+    home = hub.login("carol").get(hub.url + "hub/home", timeout=30)
+    assert home.status_code == 200 and links in home.content.decode("utf-8")
+    for lesson in course.lessons():
+        assert html.escape(course.nbgitpuller_url(lesson.path, hub_url="")) in links
 
 
 def test_a_students_token_and_cookie_cannot_reach_another_students_server_kernels_or_files(hub, students):
