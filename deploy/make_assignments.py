@@ -197,6 +197,10 @@ def main(argv):
         print(f"{name}: {exercises} exercises, {exercises * POINTS} points")
     print(f"nbgrader course in {root}: source/ (with the solutions), release/ (for the students).")
     print(f"Grade with nbgrader from there, e.g. `cd {root} && nbgrader autograde {made[0][0]}`.")
+    print(
+        "nbgrader's JupyterLab extension and formgrader are off in the learners' JupyterLab (jupyter-config/); "
+        "the instructor's: JUPYTER_CONFIG_PATH=deploy/nbgrader/instructor:jupyter-config .venv/bin/jupyter lab"
+    )
 
 
 if __name__ == "__main__":

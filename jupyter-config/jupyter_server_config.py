@@ -34,3 +34,18 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
 
 
 c.ServerApp.kernel_websocket_connection_class = NoDelayKernelWebsocketConnection  # noqa: F821 (c is the config)
+
+
+# nbgrader (installed for the instructor's grading, `make assignments`) enables its server extensions in
+# every Jupyter server of this environment: the formgrader, which grades the whole class's submissions,
+# and the assignment and course lists of nbgrader's exchange, which this course does not use (students get
+# the notebooks through nbgitpuller links). A learner's server runs none of them; labconfig/page_config.json
+# hides nbgrader's JupyterLab extension to match. The instructor puts deploy/nbgrader/instructor/ in front:
+#     JUPYTER_CONFIG_PATH=deploy/nbgrader/instructor:jupyter-config .venv/bin/jupyter lab
+NBGRADER_SERVER_EXTENSIONS = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.validate_assignment",
+    "nbgrader.server_extensions.assignment_list",
+    "nbgrader.server_extensions.course_list",
+)
+c.ServerApp.jpserver_extensions.update({name: False for name in NBGRADER_SERVER_EXTENSIONS})  # noqa: F821
