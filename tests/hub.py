@@ -267,10 +267,22 @@ class KernelConnection:
         return msg_id
 
     def receive(self, timeout=None):
-        """The next message from the kernel (a dict), or None if the server closed the websocket."""
-        self.ws.settimeout(timeout or self.timeout)
-        text = self.ws.recv()
-        return json.loads(text) if text else None
+        """The next message from the kernel (a dict), or None if the server closed the websocket.
+
+        Raises websocket.WebSocketTimeoutException when none comes within `timeout`: the server's pings,
+        which websocket-client answers itself, do not restart the wait (with a plain recv() they did,
+        and a kernel that never answered made a test wait for ever)."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise websocket.WebSocketTimeoutException(f"no kernel message within {timeout or self.timeout} s")
+            self.ws.settimeout(remaining)
+            opcode, data = self.ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                return json.loads(data)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return None
 
     def execute(self, code, timeout=None):
         """Run `code`; returns {"stdout", "stderr", "result", "error": (ename, evalue) or None, "statuses"}."""

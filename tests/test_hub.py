@@ -209,6 +209,11 @@ def test_a_killed_kernel_is_reported_restarts_and_reruns_with_the_saved_notebook
             if message and message["msg_type"] == "status":
                 states.append(message["content"]["execution_state"])
         assert "restarting" in states, states
+        # Let the server's own restart finish first: a second restart on top of it races for the kernel's
+        # ports ("Address already in use") and can leave no kernel at all.
+        deadline = time.monotonic() + 60
+        while kernel.model()["execution_state"] != "idle" and time.monotonic() < deadline:
+            time.sleep(0.5)
 
         # The student restarts the kernel and re-runs the notebook: it works again, from a fresh state.
         # (Until the server's own restart is done, a restart request fails with 500: the student's
