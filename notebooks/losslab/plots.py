@@ -5,11 +5,16 @@ many times a second without creating new figures.
 """
 
 import io
+import struct
+import zlib
 
-import matplotlib.image
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.textpath import TextPath, text_to_path
+from matplotlib.transforms import Affine2D
 
 from ._format import fmt
 
@@ -29,14 +34,99 @@ def png_bytes(fig, **savefig_kwargs):
     return buffer.getvalue()
 
 
+def png_from_pixels(pixels, dpi):
+    """RGBA pixels, shape (height, width, 4) uint8, as PNG bytes, with the dpi recorded (a pHYs chunk).
+
+    Every row goes unfiltered into zlib at level 3. Pillow (what savefig uses) tries five filters on every row
+    to save a few percent of bytes: on an explorer's chart that takes 3.1 ms, against 0.6 ms here, for a PNG
+    of about the same size (from 5% smaller to 10% larger). A chart re-encoded on every slider move, for a
+    whole class on one machine, pays for that time."""
+    height, width, channels = pixels.shape
+    if channels != 4 or pixels.dtype != np.uint8:
+        raise ValueError(
+            f"expected RGBA pixels of shape (height, width, 4) and dtype uint8, got {pixels.shape} {pixels.dtype}"
+        )
+    rows = np.zeros((height, 1 + 4 * width), dtype=np.uint8)  # each row: filter type 0 ("none"), then its pixels
+    rows[:, 1:] = pixels.reshape(height, 4 * width)
+    pixels_per_metre = round(dpi / 0.0254)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)),  # 8 bits, RGBA, no interlace
+        chunk(b"pHYs", struct.pack(">IIB", pixels_per_metre, pixels_per_metre, 1)),  # unit 1: the metre
+        chunk(b"IDAT", zlib.compress(rows.tobytes(), 3)),
+        chunk(b"IEND", b""),
+    ])  # fmt: skip
+
+
+class OutlineText(Text):
+    """A single line of text drawn as the filled outlines of its glyphs rather than by the font rasteriser.
+
+    Agg lays out and renders a string glyph by glyph on every draw: about 1.2 ms for a label such as "0.638".
+    Here the outlines and the metrics of each string are computed once and kept (`_outline`), so redrawing a
+    number that changes on every slider move is one path fill, about 0.3 ms. Placement follows Text's rules
+    (horizontal and vertical alignment against the line's width, height and descent, the origin on a whole
+    pixel); unhinted, the glyphs look a shade softer than Agg's. Mathtext, rotated, multi-line or boxed text
+    is drawn as ordinary Text."""
+
+    def draw(self, renderer):
+        if not self.get_visible() or not self.get_text():
+            return
+        text, is_math = self._preprocess_math(self.get_text())
+        if is_math or "\n" in text or self.get_rotation() or self.get_bbox_patch() is not None:
+            return super().draw(renderer)
+        scale = renderer.points_to_pixels(1.0)
+        path, *metrics = _outline(text, self.get_fontproperties().copy())
+        width, height, descent = (scale * metric for metric in metrics)
+        x, y = self.get_transform().transform(self.get_unitless_position())
+        x -= {"left": 0.0, "center": width / 2, "right": width}[self.get_horizontalalignment()]
+        y += {"bottom": descent, "baseline": 0.0, "top": descent - height, "center": descent - height / 2,
+              "center_baseline": (descent - height) / 2}[self.get_verticalalignment()]  # fmt: skip
+        gc = renderer.new_gc()
+        gc.set_linewidth(0)
+        gc.set_alpha(self.get_alpha())
+        gc.set_url(self.get_url())
+        self._set_gc_clip(gc)
+        transform = Affine2D().scale(scale).translate(round(x), round(y))
+        renderer.draw_path(gc, path, transform, to_rgba(self.get_color(), self.get_alpha()))
+        gc.restore()
+
+
+def outline_text(ax, x, y, text, **kwargs):
+    """`ax.text(x, y, text, **kwargs)` as an OutlineText: for text that changes on every redraw."""
+    defaults = {"transform": ax.transData, "clip_on": False, "ha": "left", "va": "baseline"}  # ax.text's
+    return ax.add_artist(OutlineText(x, y, text, **{**defaults, **kwargs}))
+
+
+_OUTLINES = {}  # (text, font) -> _outline's result; a course's labels are a few thousand strings
+
+
+def _outline(text, font):
+    """The glyph outlines of `text` and the line's width, height and descent, in points from the left end of
+    its baseline, measured on the outlines themselves (Agg's hinted glyphs run some 10% wider) with Text's
+    rule for the line: at least the height and descent of "lp". Computed once per string and font."""
+    key = (text, font)
+    if key not in _OUTLINES:
+        width, height, descent = text_to_path.get_text_width_height_descent(text, font, ismath=False)
+        _, lp_height, lp_descent = text_to_path.get_text_width_height_descent("lp", font, ismath=False)
+        if len(_OUTLINES) >= 4096:
+            _OUTLINES.clear()
+        _OUTLINES[key] = (TextPath((0, 0), text, prop=font), width, max(height, lp_height), max(descent, lp_descent))
+    return _OUTLINES[key]
+
+
 class FastPNG:
     """Renders a figure to PNG bytes again and again, redrawing only what moves.
 
     A full matplotlib draw spends most of its time laying out text (ticks, labels, title).
     Here the static parts are drawn once and kept as a background; each `render()` pastes
     the background and draws only the `moving` artists on it (blitting), then encodes the
-    pixels with the same encoder and metadata as `png_bytes`. Change only the moving artists
-    between renders (e.g. bar heights and their labels), not the axes.
+    pixels with `png_from_pixels`. Change only the moving artists between renders (e.g. bar
+    heights and their labels), not the axes. Labels that change make the render cheaper still
+    as `OutlineText`.
     """
 
     def __init__(self, fig, moving):
@@ -52,10 +142,7 @@ class FastPNG:
         self.canvas.restore_region(self.background)
         for artist in self.moving:
             self.fig.draw_artist(artist)
-        buffer = io.BytesIO()
-        pixels = np.asarray(self.canvas.buffer_rgba())  # (height, width, 4), uint8
-        matplotlib.image.imsave(buffer, pixels, format="png", dpi=self.fig.dpi, metadata=PNG_METADATA)
-        return buffer.getvalue()
+        return png_from_pixels(np.asarray(self.canvas.buffer_rgba()), self.fig.dpi)  # (height, width, 4)
 
 
 class ValueBars:
@@ -72,7 +159,7 @@ class ValueBars:
         self.decimals = decimals
         self.label_offset = 0.02 * (ylim[1] - ylim[0]) / 1.15
         self.bars = ax.bar(positions, [0.0] * n_bars, color=color, width=0.7)
-        self.labels = [ax.text(i, 0.0, "", ha="center", fontsize="small") for i in positions]
+        self.labels = [outline_text(ax, i, 0.0, "", ha="center", fontsize="small") for i in positions]
         ax.set_xticks(positions, tick_labels or [str(i) for i in positions])
         ax.set_ylim(*ylim)
         if yticks is not None:

@@ -8,7 +8,7 @@ import torch
 
 from .._format import fmt
 from ..cross_entropy import cross_entropy
-from ..plots import ValueBars, figure
+from ..plots import ValueBars, figure, outline_text
 from .toolkit import Explorer, slider, subscript
 
 # Notebook 07's running example: three samples, three classes, each class the target of one sample.
@@ -67,8 +67,8 @@ class ClassWeightsExplorer(Explorer):
         self.weighted_line = ax.axhline(0.0, color="C3", linewidth=1.6)
         self.naive_line = ax.axhline(0.0, color="C1", linewidth=1.6, linestyle="--")
         text_style = {"transform": ax.transAxes, "ha": "left", "va": "top", "fontsize": "small"}
-        self.weighted_text = ax.text(0.02, 0.98, "", color="C3", **text_style)
-        self.naive_text = ax.text(0.02, 0.89, "", color="C1", **text_style)
+        self.weighted_text = outline_text(ax, 0.02, 0.98, "", color="C3", **text_style)
+        self.naive_text = outline_text(ax, 0.02, 0.89, "", color="C1", **text_style)
         fig.subplots_adjust(left=0.15, right=0.97, bottom=0.2, top=0.96)
         return fig, [*self.bars.artists, self.weighted_line, self.naive_line, self.weighted_text, self.naive_text]
 

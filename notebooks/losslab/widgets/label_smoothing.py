@@ -9,7 +9,7 @@ import torch
 
 from .._format import fmt
 from ..label_smoothing import loss_along_gap, optimal_logit_gap, smooth_targets
-from ..plots import MarkedCurve, ProbabilityBars, figure
+from ..plots import MarkedCurve, ProbabilityBars, figure, outline_text
 from .toolkit import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, NoEchoIntSlider, alpha_slider
 
 MAX_CLASSES = 10
@@ -57,8 +57,7 @@ class LabelSmoothingExplorer(Explorer):
         self.bars.bars[0].set_color("C3")  # the true class
         ax.set_xticks([])
         self.class_labels = [
-            ax.text(c, -0.03, str(c), ha="center", va="top", fontsize="small", transform=ax.transData)
-            for c in range(MAX_CLASSES)
+            outline_text(ax, c, -0.03, str(c), ha="center", va="top", fontsize="small") for c in range(MAX_CLASSES)
         ]
         (self.uniform_line,) = ax.plot([], [], ":", color="0.4", linewidth=1)
         ax.set_xlim(-0.6, MAX_CLASSES - 0.4)
@@ -72,8 +71,8 @@ class LabelSmoothingExplorer(Explorer):
         self.reference.line.set_linestyle("--")
         self.curve = MarkedCurve(ax, self.gaps.numpy(), zeros, color="C0", label="current α")
         self.optimum_line = ax.axvline(0.0, color="C3", linestyle=":", linewidth=1)
-        self.no_minimum_text = ax.text(
-            0.97, 0.93, NO_MINIMUM, transform=ax.transAxes, ha="right", va="top", fontsize="small", color="C3"
+        self.no_minimum_text = outline_text(
+            ax, 0.97, 0.93, NO_MINIMUM, transform=ax.transAxes, ha="right", va="top", fontsize="small", color="C3"
         )
         ax.set_xlim(*GAP_RANGE)
         ax.set_ylim(0.0, LOSS_LIMIT)
