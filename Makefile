@@ -16,8 +16,13 @@ NPM_STAMP := $(NPM_DIR)/.installed
 HUB_NPM_DIR := build/hub-npm
 HUB_NPM_STAMP := $(HUB_NPM_DIR)/.installed
 CHP := $(CURDIR)/$(HUB_NPM_DIR)/node_modules/.bin/configurable-http-proxy
+# The version matrix: `make test-torch TORCH=2.14.1` verifies the course on another torch release, in an
+# environment of its own with every other pin of requirements.txt. The course's .venv stays on 2.13.0 (CPU).
+TORCH ?= 2.14.1
+TORCH_VENV := .venv-torch-$(TORCH)
+TORCH_STAMP := $(TORCH_VENV)/.requirements-installed
 
-.PHONY: lab test execute figs bench bench-classroom slides site links hub assignments clean venv
+.PHONY: lab test test-torch execute figs bench bench-classroom slides site links hub assignments clean venv
 
 venv: $(STAMP)
 
@@ -31,6 +36,17 @@ $(STAMP): requirements.txt
 	$(VPY) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r requirements.txt
 	@touch $(STAMP)
 	@echo "==> environment ready: $(VENV)"
+
+# requirements.txt with torch==$(TORCH): the same pins otherwise, recreated when requirements.txt changes.
+$(TORCH_STAMP): requirements.txt
+	@if [ -d $(TORCH_VENV) ]; then \
+		echo "==> requirements.txt changed since $(TORCH_VENV) was built: recreating it"; rm -rf $(TORCH_VENV); fi
+	@echo "==> creating $(TORCH_VENV): requirements.txt with torch==$(TORCH) (the build pip finds for it)"
+	$(PYTHON) -m venv $(TORCH_VENV)
+	sed 's/^torch==.*/torch==$(TORCH)/' requirements.txt > $(TORCH_VENV)/requirements.txt
+	$(TORCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		-r $(TORCH_VENV)/requirements.txt
+	@touch $@
 
 $(NPM_STAMP): slides/package.json slides/package-lock.json
 	@echo "==> installing the slide decks' JavaScript (slides/package-lock.json) into $(NPM_DIR)"
@@ -53,6 +69,10 @@ lab: $(STAMP)
 test: $(STAMP) $(NPM_STAMP) $(HUB_NPM_STAMP)
 	@echo "==> running unit, property, notebook-structure, slide, site, Binder, hub and browser tests, then nbval on every notebook"
 	LOSSLAB_NODE_MODULES=$(CURDIR)/$(NPM_DIR)/node_modules LOSSLAB_CHP=$(CHP) $(VPY) -m pytest $(if $(SKIP_BINDER),--skip-binder-env)
+
+test-torch: $(TORCH_STAMP)
+	@echo "==> the version matrix: nbval, the property tests, the curriculum examples and the behaviour table under torch $(TORCH)"
+	$(TORCH_VENV)/bin/python tools/torch_matrix.py $(TORCH)
 
 slides: $(STAMP) $(NPM_STAMP)
 	@echo "==> building one offline reveal.js deck per notebook (the lecture's core cells) in build/slides/"
@@ -97,6 +117,6 @@ bench: $(STAMP)
 	$(VPY) tests/bench/bench_binder_env.py
 
 clean:
-	@echo "==> removing $(VENV), build/ and caches"
-	rm -rf $(VENV) build .pytest_cache .hypothesis .ruff_cache
+	@echo "==> removing $(VENV), the version matrix's environments, build/ and caches"
+	rm -rf $(VENV) .venv-torch-* build .pytest_cache .hypothesis .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -3,7 +3,8 @@
 "default" is what `make test` and CI run: 2,000 examples per property, derandomized so every run
 tests the same examples (a failure in CI reproduces locally), no example database, no deadline
 (a first call into torch can be slow). HYPOTHESIS_PROFILE=dev runs 200 examples, for quick iteration
-only; HYPOTHESIS_PROFILE=hunt runs fresh random examples each time.
+only; HYPOTHESIS_PROFILE=matrix 100, for the second torch release; HYPOTHESIS_PROFILE=hunt runs fresh
+random examples each time.
 
 Also the browser tests' skip (no Chromium), fixtures and terminal summary, and the option that skips
 the simulated Binder environment (see the end of this file).
@@ -25,6 +26,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("dev", settings.get_profile("default"), max_examples=200)
+# The version matrix (`make test-torch`, tools/torch_matrix.py) runs the property tests again under a second
+# torch release at 100 examples each: what changed between releases shows on the first examples already.
+settings.register_profile("matrix", settings.get_profile("default"), max_examples=100)
 # HYPOTHESIS_PROFILE=hunt draws fresh random examples on every run, to look for mismatches CI never tried.
 settings.register_profile("hunt", settings.get_profile("default"), derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 
 import course
 import sync_colab
-from losslab.notebook import OUTPUTS_TORCH, colab_note
+from losslab.notebook import OUTPUTS_TORCH, VERIFIED_TORCH, colab_note
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -110,7 +110,8 @@ def test_the_note_names_the_torch_of_the_saved_outputs():
         saved = stdout(sync_colab.setup_cell(nbformat.read(path, as_version=4)))
         assert f"| torch {OUTPUTS_TORCH}+" in saved or f"| torch {OUTPUTS_TORCH} " in saved, path.name
     assert colab_note().startswith(NOTE_START) and "\n" not in colab_note()
-    assert colab_note().endswith("so the last digit of a printed number can differ from the saved one.")
+    assert "so the last digit of a printed number can differ from the saved one." in colab_note()
+    assert colab_note().endswith(f"The course is verified on torch {' and '.join(VERIFIED_TORCH)}.")
 
 
 # The simulated Colab.

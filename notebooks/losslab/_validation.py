@@ -11,6 +11,13 @@ import torch
 REDUCTIONS = ("none", "mean", "sum")
 
 
+def torch_at_least(major, minor):
+    """True if the installed torch is release major.minor or later. Where torch's behaviour changed between
+    the releases the course is verified on, losslab follows the installed one: docs/torch-versions.md lists
+    every such case."""
+    return tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (major, minor)
+
+
 def check_reduction(reduction):
     """Return the reduction to apply. Like PyTorch, accept the deprecated 'elementwise_mean' with a warning."""
     if reduction == "elementwise_mean":

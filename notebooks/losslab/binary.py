@@ -7,7 +7,7 @@ log sigmoid(z) = min(z, 0) - log(1 + exp(-|z|)), which never overflows.
 
 import torch
 
-from ._validation import check_constant, check_floating, check_reduction, reduce
+from ._validation import check_constant, check_floating, check_reduction, reduce, torch_at_least
 
 LOG_CLAMP = -100.0  # PyTorch clamps each log at -100, so BCE(p=0, y=1) is 100, not inf
 # PyTorch's backward divides by max(p (1 - p), 1e-12), with 1e-12 a float32 constant (9.99999996e-13).
@@ -158,7 +158,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     check_constant(pos_weight, "pos_weight", "binary_cross_entropy_with_logits")
     check_floating(input, "binary_cross_entropy_with_logits's input")
     if not target.is_floating_point():
-        raise RuntimeError(
+        # A bool target: RuntimeError up to torch 2.13, NotImplementedError from 2.14 (docs/torch-versions.md).
+        error = NotImplementedError if target.dtype == torch.bool and torch_at_least(2, 14) else RuntimeError
+        raise error(
             f"target must be a floating-point tensor, got {target.dtype}: use target.float() "
             "(labels may be soft, anywhere in [0, 1])"
         )

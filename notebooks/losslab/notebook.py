@@ -21,6 +21,10 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 # The torch the outputs saved in the notebooks were made with (requirements.txt's pin; tests/test_colab.py
 # keeps the two equal). On Colab, which has a torch of its own, `setup` says so.
 OUTPUTS_TORCH = "2.13.0"
+# Every torch release the course is verified on: OUTPUTS_TORCH by `make test`, the others by the version
+# matrix (`make test-torch`, docs/torch-versions.md). tests/test_torch_matrix.py keeps this list, the
+# Makefile's and the README's equal.
+VERIFIED_TORCH = (OUTPUTS_TORCH, "2.14.1")
 
 
 def _configure_ipython():
@@ -63,9 +67,11 @@ def on_colab():
 
 def colab_note():
     """The line `setup` prints on Colab: the saved outputs come from another torch than the learner's."""
+    verified = " and ".join(VERIFIED_TORCH)
     return (
         f"On Colab: the outputs saved in this notebook were made with torch {OUTPUTS_TORCH} and you have torch "
-        f"{torch.__version__}, so the last digit of a printed number can differ from the saved one."
+        f"{torch.__version__}, so the last digit of a printed number can differ from the saved one. "
+        f"The course is verified on torch {verified}."
     )
 
 
