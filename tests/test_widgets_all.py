@@ -242,21 +242,20 @@ def far_values(control):
 
 @pytest.mark.parametrize("explorer_class", EXPLORERS, ids=lambda cls: cls.__name__)
 def test_image_is_a_png_that_changes_with_every_control_and_is_reproducible(explorer_class):
-    """From the initial settings, each control alone at each of its far values gives an image of its own
-    (a PNG), and putting it back gives the initial bytes; so does putting back every control at once."""
+    """From the initial settings, each control alone at each of its far values changes the image (a PNG),
+    and putting it back gives the initial bytes; so does putting back every control at once. (Two far
+    settings may draw the same picture: at z₀ = 10 and at T = 0.1 softmax's bars both read 1.000, 0.000, ...)"""
     explorer = explorer_class()
     initial = images(explorer)
     assert all(image.startswith(PNG_SIGNATURE) for image in initial)
-    seen = {tuple(initial): "the initial settings"}
     for control in explorer.controls():
         original = control.value
         for value in far_values(control):
             control.value = value
-            shown = tuple(images(explorer))
+            shown = images(explorer)
             assert all(image.startswith(PNG_SIGNATURE) for image in shown)
             setting = f"{control.description} = {value}"
-            assert shown not in seen, f"{setting} shows the same image as {seen.get(shown)}"
-            seen[shown] = setting
+            assert shown != initial, f"{setting} shows the image of the initial settings"
             control.value = original
             assert images(explorer) == initial, f"back from {setting}"  # same settings, same bytes
     initial_settings = settings(explorer)
