@@ -113,6 +113,8 @@ bench: $(STAMP)
 	PYTHONPATH=notebooks $(VPY) tests/bench/bench_widgets.py
 	@echo "==> timing every notebook top to bottom in a fresh kernel"
 	$(VPY) tests/bench/bench_notebooks.py $(NOTEBOOKS)
+	@echo "==> cross-entropy at vocabulary scale: peak memory and time of four ways (each in a fresh process)"
+	$(VPY) tests/bench/bench_vocabulary.py
 	@echo "==> sizing the simulated Binder environment (built in build/binder-env if missing)"
 	$(VPY) tests/bench/bench_binder_env.py
 
