@@ -1,5 +1,6 @@
 """losslab.figures: the course figures are written, byte-reproducibly, by `python -m losslab.figures`."""
 
+import os
 import re
 import subprocess
 import sys
@@ -54,6 +55,31 @@ def test_the_committed_figures_are_what_the_code_draws(tmp_path):
     assert sorted(committed) == sorted(drawn), "figs/ must hold the course figures and nothing else"
     stale = [name for name in drawn if committed[name] != drawn[name]]
     assert not stale, f"figs/ is out of date, run `make figs`: {stale}"
+
+
+# Another CPU's arithmetic: numpy without its AVX2 and AVX-512 loops, torch with its generic kernels, one thread.
+ANOTHER_CPU = {
+    "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+    "ATEN_CPU_CAPABILITY": "default",
+    "OMP_NUM_THREADS": "1",
+}
+
+
+def test_another_cpu_draws_the_same_bytes(tmp_path):
+    """The committed figures hold on any CPU: numpy's and torch's SIMD loops differ in the last bits, and a
+    figure that let those bits reach its pixels (float32 curves, collinear points left to path simplification)
+    was stale on a CI machine without AVX-512."""
+    subprocess.run(
+        [sys.executable, "-m", "losslab.figures", str(tmp_path / "other")],
+        cwd=NOTEBOOKS,
+        env={**os.environ, **ANOTHER_CPU},
+        capture_output=True,
+        check=True,
+    )
+    committed = NOTEBOOKS.parent / "figs"
+    other = {name: (tmp_path / "other" / name).read_bytes() for name in FIGURES}
+    differ = [name for name in sorted(FIGURES) if other[name] != (committed / name).read_bytes()]
+    assert not differ, f"these figures change with the CPU's arithmetic: {differ}"
 
 
 def test_command_line_without_outdir_prints_usage():

@@ -44,11 +44,14 @@ def write_figures(outdir, dpi=100):
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, build in sorted(FIGURES.items()):
-        fig = build()
-        try:
-            (outdir / name).write_bytes(png_bytes(fig, dpi=dpi, bbox_inches="tight"))
-        finally:
-            plt.close(fig)
+        # Path simplification drops nearly collinear vertices by a rounding test that tiny float differences
+        # (numpy's AVX2 and AVX-512 builds, torch's CPU kernels) tip either way; off, the bytes hold on any CPU.
+        with plt.rc_context({"path.simplify": False}):
+            fig = build()
+            try:
+                (outdir / name).write_bytes(png_bytes(fig, dpi=dpi, bbox_inches="tight"))
+            finally:
+                plt.close(fig)
         paths.append(outdir / name)
     return paths
 

@@ -37,16 +37,18 @@ def weighted_vs_naive_mean(
     """Left: one class's weight varies, the others stay; right: every weight is scaled by s. PyTorch's
     weighted mean stays a weighted average of the unweighted losses (dotted) and ignores a common scale;
     the naive mean grows with the weights (notebook 07)."""
-    logits = torch.as_tensor(logits, dtype=torch.float32)  # (N, C)
+    # float64: float32's last bits depend on the CPU's kernels and would move the curves by a fraction of a
+    # pixel, enough to change the PNG's bytes on another machine.
+    logits = torch.as_tensor(logits, dtype=torch.float64)  # (N, C)
     targets = torch.as_tensor(targets, dtype=torch.long)  # (N,)
-    weights = torch.as_tensor(weights, dtype=torch.float32)  # (C,)
+    weights = torch.as_tensor(weights, dtype=torch.float64)  # (C,)
     losses = cross_entropy(logits, targets, reduction="none")  # (N,), unweighted
     weighted0 = float(cross_entropy(logits, targets, weight=weights))
     naive0 = float(cross_entropy(logits, targets, weight=weights, reduction="none").mean())
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.4), sharey=True)
 
-    varied = torch.linspace(0.0, max_weight, 101)  # (G,): the weight of varied_class
+    varied = torch.linspace(0.0, max_weight, 101, dtype=torch.float64)  # (G,): the weight of varied_class
     rows = weights.repeat(len(varied), 1)  # (G, C)
     rows[:, varied_class] = varied
     _plot_means(
@@ -56,7 +58,8 @@ def weighted_vs_naive_mean(
     left.set_xlabel(f"weight w{varied_class} of class {varied_class} ({others})")
     left.set_ylabel("mean loss")
 
-    scales = torch.linspace(0.0, 3.0, 61)[1:]  # (S,): from 0.05 (at 0 every weight is 0, and the mean nan)
+    # (S,): from 0.05 (at 0 every weight is 0, and the mean nan)
+    scales = torch.linspace(0.0, 3.0, 61, dtype=torch.float64)[1:]
     _plot_means(
         right, scales, *weighted_and_naive_means(logits, targets, scales[:, None] * weights), 1.0, weighted0, naive0
     )
