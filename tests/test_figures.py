@@ -12,6 +12,9 @@ import torch
 
 from losslab.figures import FIGURES, course_figure, write_figures
 from losslab.figures.softmax import EXAMPLE_LOGITS, EXAMPLE_TEMPERATURES, softmax_temperatures
+from test_cpu_matrix import MATRIX
+
+ANOTHER_CPU = MATRIX[0]  # numpy, MKL and torch on their generic loops, one thread
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -55,14 +58,6 @@ def test_the_committed_figures_are_what_the_code_draws(tmp_path):
     assert sorted(committed) == sorted(drawn), "figs/ must hold the course figures and nothing else"
     stale = [name for name in drawn if committed[name] != drawn[name]]
     assert not stale, f"figs/ is out of date, run `make figs`: {stale}"
-
-
-# Another CPU's arithmetic: numpy without its AVX2 and AVX-512 loops, torch with its generic kernels, one thread.
-ANOTHER_CPU = {
-    "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
-    "ATEN_CPU_CAPABILITY": "default",
-    "OMP_NUM_THREADS": "1",
-}
 
 
 def test_another_cpu_draws_the_same_bytes(tmp_path):

@@ -16,9 +16,11 @@ from losslab.plots import (
     OutlineText,
     ProbabilityBars,
     ValueBars,
+    exact_paths,
     figure,
     png_bytes,
     png_from_pixels,
+    steady_log_scale,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -169,3 +171,32 @@ def test_marked_curve_moves_its_marker_and_curve_in_place():
     assert list(curve.line.get_ydata()) == (x**3).tolist()
     assert list(ax.get_children()) == children
     assert plt.get_fignums() == []
+
+
+def test_steady_log_scale_ticks_as_log_does_and_rounds_each_log10():
+    log_fig, steady_fig = figure((4, 3)), figure((4, 3))
+    log_ax, steady_ax = log_fig.add_subplot(), steady_fig.add_subplot()
+    log_ax.set_xscale("log")
+    log_ax.set_yscale("log")
+    steady_log_scale(steady_ax, "x")
+    steady_log_scale(steady_ax, "y")
+    for ax in (log_ax, steady_ax):
+        ax.plot([1, 1000], [0.5, 2000])
+        ax.set_xlim(1, 1000)
+        ax.set_ylim(0.5, 2000)
+        FigureCanvasAgg(ax.figure).draw()
+    for log_axis, steady_axis in ((log_ax.xaxis, steady_ax.xaxis), (log_ax.yaxis, steady_ax.yaxis)):
+        assert steady_axis.get_majorticklocs().tolist() == log_axis.get_majorticklocs().tolist()
+        assert steady_axis.get_minorticklocs().tolist() == log_axis.get_minorticklocs().tolist()
+        labels = [[t.get_text() for t in axis.get_ticklabels(which="both")] for axis in (log_axis, steady_axis)]
+        assert labels[0] == labels[1] and "$\\mathdefault{10^{2}}$" in labels[0]
+    logs = steady_ax.xaxis.get_transform().transform([2.0, 1000.0, 0.0])
+    assert logs[0] == round(np.log10(2.0), 8) != np.log10(2.0) and logs[1] == 3.0 and logs[2] == -np.inf
+
+
+def test_exact_paths_keeps_every_vertex_and_restores_the_setting():
+    assert plt.rcParams["path.simplify"]
+    with exact_paths():
+        line = plt.Line2D(np.arange(200.0), np.arange(200.0))  # 200 collinear points
+        assert not line.get_path().should_simplify
+    assert plt.rcParams["path.simplify"] and plt.Line2D(np.arange(200.0), np.arange(200.0)).get_path().should_simplify

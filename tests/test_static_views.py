@@ -11,7 +11,10 @@ The browser tests (test_browser.py) open each notebook in JupyterLab before runn
 """
 
 import base64
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -19,6 +22,7 @@ import pytest
 from nbconvert import HTMLExporter
 
 from explorers import explorer_from_cell
+from test_cpu_matrix import MATRIX
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -88,6 +92,31 @@ def test_fallbacks_show_the_initial_state_for_viewers_without_widgets(nb):
         for control in explorer.controls():
             assert control.description in text, f"the text fallback does not show {control.description!r}"
         assert not ERROR_WORDS.search(text), text
+
+
+def test_the_fallbacks_hold_on_another_cpu():
+    """The saved charts are the pictures on any CPU: the test above, in a process with numpy's, MKL's and
+    torch's generic loops (numpy's log10 differs in its last bit between them, and a long stroked line can
+    show that bit in its pixels)."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-o",
+            "addopts=",
+            "-p",
+            "no:cacheprovider",
+            f"{__file__}::test_fallbacks_show_the_initial_state_for_viewers_without_widgets",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **MATRIX[0]},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, f"with {MATRIX[0]}:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
 
 
 def test_html_export_renders_widgets_from_saved_state(nb):

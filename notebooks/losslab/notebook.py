@@ -7,6 +7,7 @@ import platform
 import sys
 from pathlib import Path
 
+import matplotlib
 import torch
 
 from ._format import fmt
@@ -37,6 +38,8 @@ def _configure_ipython():
         return
     shell.run_line_magic("matplotlib", "inline")
     shell.run_line_magic("config", f"InlineBackend.print_figure_kwargs = {_INLINE_FIGURE_KWARGS!r}")
+    # Inline figures keep every vertex of their lines, so their pixels are the same on any CPU (plots.exact_paths).
+    matplotlib.rcParams["path.simplify"] = False
     # An error shown on purpose is its type and message: no frames of torch's internals, and no path of
     # the folder the notebook runs in (which would change the saved file from one checkout to the next).
     # Set on the traceback formatter directly: the %xmode magic would print a line about it.

@@ -4,14 +4,17 @@ Charts are drawn once and then updated in place, so a widget can redraw them
 many times a second without creating new figures.
 """
 
+import contextlib
 import io
 import struct
 import zlib
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.scale import LogScale
 from matplotlib.text import Text
 from matplotlib.textpath import TextPath, text_to_path
 from matplotlib.transforms import Affine2D
@@ -22,15 +25,56 @@ from ._format import fmt
 PNG_METADATA = {"Software": None}
 
 
+@contextlib.contextmanager
+def exact_paths():
+    """Lines made or drawn inside keep every vertex: no path simplification.
+
+    Matplotlib drops nearly collinear vertices of a line of 128 points or more by a rounding test, and the
+    last bits that tip it differ between CPUs (numpy's AVX2 and AVX-512 loops, torch's kernels): a long
+    straight-looking curve, on log axes above all, then gives other pixels on another machine. Without
+    simplification the pixels follow the data, and the same plot gives the same bytes on any CPU. (One
+    setting is switched, not a whole rc_context, which copies every rcParam: this runs on every redraw.)"""
+    previous = mpl.rcParams["path.simplify"]
+    mpl.rcParams["path.simplify"] = False
+    try:
+        yield
+    finally:
+        mpl.rcParams["path.simplify"] = previous
+
+
+LOG10_DECIMALS = 8  # a log axis' rounding: 1e-8 of a decade, a millionth of a pixel on a chart
+
+
+def steady_log_scale(ax, which):
+    """Give `ax` a base-10 log scale on its "x" or "y" axis that draws as matplotlib's "log" does, ticks
+    and labels alike, but rounds every log10 to LOG10_DECIMALS decimals.
+
+    numpy's log10 differs in its last bit between its AVX2 and AVX-512 loops, and Agg's stroke of a long,
+    nearly straight line (its joins between almost collinear segments) can turn that bit into other
+    pixels: the same chart, other bytes, on another CPU. Rounded, the vertices are the same everywhere."""
+
+    def forward(values):
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 -> -inf, below 0 -> nan: not drawn, as on "log"
+            return np.round(np.log10(values), LOG10_DECIMALS)
+
+    def inverse(logs):
+        return np.power(10.0, logs)
+
+    axis = {"x": ax.xaxis, "y": ax.yaxis}[which]
+    (ax.set_xscale if which == "x" else ax.set_yscale)("function", functions=(forward, inverse))
+    LogScale(axis).set_default_locators_and_formatters(axis)  # log ticks, minor ticks and 10^k labels
+
+
 def figure(figsize, dpi=100):
     """A figure outside pyplot: nothing displays it or keeps it alive behind your back."""
     return Figure(figsize=figsize, dpi=dpi)
 
 
 def png_bytes(fig, **savefig_kwargs):
-    """The figure rendered to PNG, byte-reproducibly."""
+    """The figure rendered to PNG, byte-reproducibly (make its lines inside `exact_paths()` too)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata=PNG_METADATA, **savefig_kwargs)
+    with exact_paths():
+        fig.savefig(buffer, format="png", metadata=PNG_METADATA, **savefig_kwargs)
     return buffer.getvalue()
 
 
@@ -135,13 +179,15 @@ class FastPNG:
         self.moving = list(moving)
         for artist in self.moving:
             artist.set_animated(True)  # a full draw skips animated artists: they are not in the background
-        self.canvas.draw()
+        with exact_paths():
+            self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(fig.bbox)
 
     def render(self):
         self.canvas.restore_region(self.background)
-        for artist in self.moving:
-            self.fig.draw_artist(artist)
+        with exact_paths():
+            for artist in self.moving:
+                self.fig.draw_artist(artist)
         return png_from_pixels(np.asarray(self.canvas.buffer_rgba()), self.fig.dpi)  # (height, width, 4)
 
 

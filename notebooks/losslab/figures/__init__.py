@@ -15,7 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from ..plots import png_bytes
+from ..plots import exact_paths, png_bytes
 
 # File name -> function that builds the figure (with its default arguments).
 FIGURES = {}
@@ -44,9 +44,7 @@ def write_figures(outdir, dpi=100):
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, build in sorted(FIGURES.items()):
-        # Path simplification drops nearly collinear vertices by a rounding test that tiny float differences
-        # (numpy's AVX2 and AVX-512 builds, torch's CPU kernels) tip either way; off, the bytes hold on any CPU.
-        with plt.rc_context({"path.simplify": False}):
+        with exact_paths():  # the same bytes on any CPU
             fig = build()
             try:
                 (outdir / name).write_bytes(png_bytes(fig, dpi=dpi, bbox_inches="tight"))

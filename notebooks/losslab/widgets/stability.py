@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import torch
 
 from .._format import fmt
-from ..plots import MarkedCurve, figure
+from ..plots import MarkedCurve, figure, steady_log_scale
 from ..softmax import log_softmax, softmax
 from .toolkit import Explorer, Readout, slider, subscript
 
@@ -127,8 +127,8 @@ class StabilityExplorer(Explorer):
                 color="C3",
                 fontsize="small",
             )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        steady_log_scale(ax, "x")
+        steady_log_scale(ax, "y")
         ax.set_xlim(1, float(self.scales[-1]))
         ax.set_ylim(low, high)
         ax.set_xlabel(f"scale s (logits s · [{', '.join(f'{v:g}' for v in self.base_logits.tolist())}])")

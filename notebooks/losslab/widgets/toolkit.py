@@ -15,7 +15,7 @@ import torch
 import traitlets
 from matplotlib.text import Text
 
-from ..plots import FastPNG, png_bytes
+from ..plots import FastPNG, exact_paths, png_bytes
 
 SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SLIDER_STYLE = {"description_width": "100px"}
@@ -262,7 +262,8 @@ class Explorer:
 
     def _chart(self):
         """`_make_chart()`, its figure scaled up in projector mode."""
-        fig, moving = self._make_chart()
+        with exact_paths():  # the lines' paths are made here: keep every vertex on any CPU
+            fig, moving = self._make_chart()
         if self.projector:
             scaled_for_projector(fig)
         return fig, moving
@@ -280,7 +281,8 @@ class Explorer:
         if self.recreate_figure:
             # The old figure goes with its last reference: `plots.figure` keeps none, pyplot never had it.
             self.chart.show(self._chart()[0])
-        self.draw()
+        with exact_paths():  # draw() may remake a line's path (set_data, then autoscaling)
+            self.draw()
         self.chart.refresh()
 
     def show_readouts(self):
