@@ -32,7 +32,8 @@ RUN_ALL_MS = 180_000
 UPDATE_MS = 15_000
 POLL_MS = 100  # for the long waits; a readout's change is awaited with a MutationObserver, no polling
 
-NOTEBOOK = "jupyterapp.shell.currentWidget"
+# `window.`: JupyterLab defines `jupyterapp` only once it has started, after the page has loaded.
+NOTEBOOK = "window.jupyterapp?.shell?.currentWidget"
 # The open notebook's kernel is connected and idle.
 KERNEL_IDLE = f"""() => {{
     const kernel = {NOTEBOOK}?.sessionContext?.session?.kernel;
