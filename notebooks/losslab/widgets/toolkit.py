@@ -281,8 +281,7 @@ class Explorer:
         if self.recreate_figure:
             # The old figure goes with its last reference: `plots.figure` keeps none, pyplot never had it.
             self.chart.show(self._chart()[0])
-        with exact_paths():  # draw() may remake a line's path (set_data, then autoscaling)
-            self.draw()
+        self.draw()  # a line it changes gets its new path when FastPNG (or png_bytes) draws it: exact there
         self.chart.refresh()
 
     def show_readouts(self):
